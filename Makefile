@@ -1,0 +1,67 @@
+# Trợ lý thủ tục hành chính — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+export RASA_TELEMETRY_ENABLED := false
+export RASA_PORT ?= 5005
+export ACTIONS_PORT ?= 5055
+export TTHC_CATALOG ?= ../shared/data/tthc-national-2026.jsonl.gz
+export PYTHONDONTWRITEBYTECODE := 1
+
+PY   := .venv/bin/python
+RASA := .venv-rasa/bin/rasa
+
+.PHONY: help setup train index validate run shell test test-py test-stories eval eval-nlu \
+        bench-retrieval bench-chat telegram-polling clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+setup: ## create/update .venv-rasa (Python 3.10, Rasa) and .venv (Python 3.11); no-op when up to date
+	@bash scripts/setup_envs.sh
+
+validate: setup ## validate the knowledge base and the Rasa training data
+	$(PY) -m bot kb validate
+	$(RASA) data validate --fail-on-warnings
+
+train: setup ## train the Rasa model if data/config/domain changed
+	@bash scripts/train_if_needed.sh
+
+index: setup ## build the retrieval index if missing or stale
+	$(PY) -m bot index build
+
+run: setup train index ## start the action server (:$ACTIONS_PORT) and the Rasa server (:$RASA_PORT)
+	$(PY) -m bot kb validate
+	exec $(PY) -m bot run
+
+shell: setup train index ## talk to the bot in the terminal
+	exec $(PY) -m bot shell
+
+test: setup validate train index test-py test-stories ## everything CI runs
+	@echo "make test: all checks passed"
+
+test-py: ## pytest (unit, integration, end-to-end through real servers)
+	$(PY) -m pytest -q
+
+test-stories: ## Rasa end-to-end test stories (tests/stories) against a live action server
+	$(PY) -m bot rasa-test
+
+eval: setup index ## retrieval evaluation on tests/data/queries.jsonl (curated + national catalogue)
+	$(PY) -m bot eval retrieval --catalog $(TTHC_CATALOG) --report var/reports/retrieval.json
+
+eval-nlu: setup ## NLU 5-fold cross-validation: macro F1 per intent, confusion pairs
+	$(PY) -m bot eval nlu
+
+bench-retrieval: setup ## index build / warm start / query latency / memory
+	$(PY) -m bot bench retrieval --catalog $(TTHC_CATALOG)
+
+bench-chat: setup train index ## REST latency and throughput at 1 and 20 concurrent citizens (starts its own stack)
+	$(PY) -m bot bench chat
+
+telegram-polling: setup train ## run Telegram in polling mode (no public URL needed); needs TELEGRAM_BOT_TOKEN
+	.venv-rasa/bin/python -m bot.channels.telegram_polling
+
+clean: ## remove trained models, indexes, logs (keeps the environments)
+	rm -rf models var .rasa

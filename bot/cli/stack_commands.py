@@ -1,0 +1,156 @@
+"""`python -m bot run`: start the action server and the Rasa server, wait until healthy, stop both cleanly.
+
+`make run` prepares everything (environments, training, index) and then execs this runner. It stops both
+servers on Ctrl-C, on SIGTERM, when one server dies, and when its parent (make) goes away, so no server is
+left listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="start the action server and the Rasa server (used by `make run`)")
+    parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    parser.add_argument("--actions-port", type=int, default=int(os.environ.get("ACTIONS_PORT", "5055")))
+    parser.add_argument("--model", default=os.environ.get("RASA_MODEL", str(PROJECT_ROOT / "models" / "tthc.tar.gz")))
+    parser.add_argument("--credentials", default=str(PROJECT_ROOT / "credentials.yml"))
+    parser.add_argument("--endpoints", default=str(PROJECT_ROOT / "endpoints.yml"))
+    parser.add_argument("--log-dir", default=str(PROJECT_ROOT / "var" / "log"))
+    parser.set_defaults(handler=run_stack)
+    register_more(subparsers)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def run_stack(args: argparse.Namespace) -> int:
+    from bot.processes import ActionServer, RasaServer, StackError
+
+    log_dir = Path(args.log_dir)
+    model = Path(args.model)
+    if not model.exists():
+        print(f"error: no trained model at {model}; run `make train` first", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGHUP, _raise_stop)
+    parent = os.getppid()
+    env = {"ACTIONS_PORT": str(args.actions_port), "RASA_PORT": str(args.rasa_port)}
+    actions = ActionServer(port=args.actions_port, env=env, log_path=log_dir / "actions.log")
+    rasa = RasaServer(
+        model=model,
+        port=args.rasa_port,
+        credentials=Path(args.credentials),
+        endpoints=Path(args.endpoints),
+        env=env,
+        log_path=log_dir / "rasa.log",
+    )
+    servers = [actions, rasa]
+    try:
+        for server in servers:
+            print(f"starting {server.name} on 127.0.0.1:{server.port} (log: {server.log_path})", file=sys.stderr)
+            server.start()
+            server.wait_healthy()
+        _print_ready(args.rasa_port, args.actions_port)
+        while True:
+            for server in servers:
+                if server.process is not None and server.process.poll() is not None:
+                    raise StackError(f"{server.name} stopped (exit {server.process.returncode}):\n{server.log_tail()}")
+            if os.getppid() != parent:
+                raise _Stop("parent exited")
+            time.sleep(0.5)
+    except _Stop as stop:
+        print(f"\nstopping ({stop})...", file=sys.stderr)
+        return 0
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for server in reversed(servers):
+            server.stop()
+        print("stopped: no server left running", file=sys.stderr)
+
+
+def _print_ready(rasa_port: int, actions_port: int) -> None:
+    print(
+        f"""
+Ready.
+  Rasa server    http://127.0.0.1:{rasa_port}  (REST channel /webhooks/rest/webhook, HTTP API /status)
+  Action server  http://127.0.0.1:{actions_port}/webhook  (health /health)
+  Kiosk page     http://127.0.0.1:{rasa_port}/webhooks/kiosk/  (if the kiosk channel is enabled)
+Try:
+  curl -s localhost:{rasa_port}/webhooks/rest/webhook -d '{{"sender":"t1","message":"tôi muốn làm giấy khai sinh"}}'
+Stop with Ctrl-C (or SIGTERM).
+""",
+        flush=True,
+    )
+
+
+def register_more(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("rasa-test", help="run Rasa test stories (tests/stories) against a live action server")
+    parser.add_argument("--stories", default=str(PROJECT_ROOT / "tests" / "stories"))
+    parser.add_argument("--model", default=os.environ.get("RASA_MODEL", str(PROJECT_ROOT / "models" / "tthc.tar.gz")))
+    parser.add_argument("--out", default=str(PROJECT_ROOT / "var" / "results"))
+    parser.set_defaults(handler=run_rasa_test)
+    shell = subparsers.add_parser("shell", help="talk to the bot in the terminal (rasa shell + action server)")
+    shell.add_argument("--model", default=os.environ.get("RASA_MODEL", str(PROJECT_ROOT / "models" / "tthc.tar.gz")))
+    shell.set_defaults(handler=run_shell)
+
+
+def _with_action_server(command: list[str], port: int, log_name: str) -> int:
+    """Run `command` (a Rasa CLI call) in the foreground while an action server runs on `port`."""
+    import subprocess
+
+    from bot.processes import ActionServer, StackError, base_env, write_yaml_temp
+
+    endpoints = write_yaml_temp({"action_endpoint": {"url": f"http://127.0.0.1:{port}/webhook"}}, "endpoints-")
+    log_path = PROJECT_ROOT / "var" / "log" / log_name
+    try:
+        with ActionServer(port=port, log_path=log_path):
+            return subprocess.call([*command, "--endpoints", str(endpoints)], cwd=PROJECT_ROOT, env=base_env())
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        endpoints.unlink(missing_ok=True)
+
+
+def run_rasa_test(args: argparse.Namespace) -> int:
+    from bot.processes import RASA_BIN, free_port
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(RASA_BIN), "test", "core", "--stories", args.stories, "--model", args.model,
+        "--out", str(out / "core"), "--fail-on-prediction-errors",
+    ]
+    code = _with_action_server(command, free_port(), "actions-rasa-test.log")
+    failed = out / "core" / "failed_test_stories.yml"
+    if failed.exists() and failed.read_text(encoding="utf-8").strip() not in ("", "version: \"3.1\"\nstories: []"):
+        print(f"failed test stories are in {failed}", file=sys.stderr)
+    summary = "passed" if code == 0 else "FAILED"
+    print(f"rasa test stories: {summary} (results in {out / 'core'})")
+    return code
+
+
+def run_shell(args: argparse.Namespace) -> int:
+    from bot.processes import RASA_BIN
+
+    port = int(os.environ.get("ACTIONS_PORT", "5055"))
+    return _with_action_server([str(RASA_BIN), "shell", "--model", args.model], port, "actions-shell.log")

@@ -1,0 +1,228 @@
+"""Start, health-check and stop the two servers: the Rasa server (.venv-rasa) and the action server (.venv).
+
+Used by `python -m bot run` (behind `make run`) and by the end-to-end tests, so both start the stack the same
+way. Children get their own process group and are asked to die with their parent (PR_SET_PDEATHSIG), so a killed
+runner never leaves a server listening.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from bot.settings import PROJECT_ROOT
+
+RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+APP_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "tthc.tar.gz"
+_PR_SET_PDEATHSIG = 1
+
+
+class StackError(RuntimeError):
+    """A server did not start or did not become healthy."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env["RASA_TELEMETRY_ENABLED"] = "false"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # the venvs' own interpreters must not pick up the caller's virtualenv
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONHOME", None)
+    if extra:
+        env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+@dataclass
+class ServerProcess:
+    """One server subprocess with a health URL; usable as a context manager."""
+
+    name: str
+    command: list[str]
+    health_url: str
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+    startup_timeout: float = 180.0
+    process: subprocess.Popen[bytes] | None = None
+    _log_file: Any = None
+
+    def start(self) -> "ServerProcess":
+        if port_in_use(self.port):
+            raise StackError(f"{self.name}: port {self.port} is already in use")
+        if self.log_path is None:
+            fd, name = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")
+            os.close(fd)
+            self.log_path = Path(name)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=PROJECT_ROOT,
+            env=base_env(self.env),
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        return self
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise StackError(f"{self.name} exited with code {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.health_url, timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise StackError(f"{self.name} not healthy after {self.startup_timeout:.0f}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self) -> "ServerProcess":
+        self.start()
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class ActionServer(ServerProcess):
+    """rasa-sdk action server on Python 3.11 serving `actions/`."""
+
+    def __init__(self, port: int | None = None, env: dict[str, str] | None = None, log_path: Path | None = None):
+        port = port or free_port()
+        super().__init__(
+            name="action-server",
+            command=[str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)],
+            health_url=f"http://127.0.0.1:{port}/health",
+            port=port,
+            env={"SANIC_HOST": "127.0.0.1", **(env or {})},
+            log_path=log_path,
+        )
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/webhook"
+
+
+def write_yaml_temp(data: dict[str, Any], prefix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".yml")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle, allow_unicode=True)
+    return Path(name)
+
+
+class RasaServer(ServerProcess):
+    """Rasa 3.6 server (Python 3.10) with the HTTP API and the channels in `credentials`."""
+
+    def __init__(
+        self,
+        model: Path | str = DEFAULT_MODEL,
+        actions_url: str | None = None,
+        port: int | None = None,
+        credentials: dict[str, Any] | Path | None = None,
+        endpoints: Path | None = None,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+    ):
+        port = port or free_port()
+        if endpoints is None:
+            endpoint_data: dict[str, Any] = {}
+            if actions_url:
+                endpoint_data["action_endpoint"] = {"url": actions_url}
+            endpoints = write_yaml_temp(endpoint_data, "endpoints-")
+        if credentials is None:
+            credentials = {"rest": None}
+        if isinstance(credentials, dict):
+            credentials = write_yaml_temp(credentials, "credentials-")
+        super().__init__(
+            name="rasa-server",
+            command=[
+                str(RASA_BIN), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
+                "-m", str(model), "--endpoints", str(endpoints), "--credentials", str(credentials),
+            ],
+            health_url=f"http://127.0.0.1:{port}/status",
+            port=port,
+            env=env or {},
+            log_path=log_path,
+        )
+
+    def rest(self, sender: str, message: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Send one message through the REST channel; returns the bot's messages."""
+        response = httpx.post(
+            f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=timeout
+        )
+        response.raise_for_status()
+        return list(response.json())
+
+
+def python_exe_note() -> str:
+    return f"{sys.executable} ({sys.version.split()[0]})"

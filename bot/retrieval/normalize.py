@@ -1,0 +1,200 @@
+"""Vietnamese text normalization for procedure search.
+
+Citizens type with or without diacritics, with abbreviations ("đk", "cccd"),
+regional misspellings ("tạm chú") and describe situations instead of naming
+procedures ("bố tôi mất rồi"). Queries and indexed texts go through the same
+pipeline so that they meet on the same syllables:
+
+1. Unicode NFC, lower case, punctuation → spaces;
+2. diacritic folding ("đăng ký" → "dang ky") and the i/y spelling variant ("kí" = "ký");
+3. lexicon `replace` (longest phrase first) and, for queries, `expand` (appended terms);
+4. stopword removal;
+5. syllable unigrams + bigrams (bigrams never cross a replaced/expanded segment boundary).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_UNDERSCORE = re.compile(r"_+")
+# Syllables where "y" is only a spelling variant of "i" (ký/kí, lý/lí, mỹ/mĩ); "quy", "uy" are not.
+_Y_AS_I = re.compile(r"^([bcdghklmnpstvx]|th|ph|nh|ng|ch|tr)y$")
+BIGRAM_JOINER = "_"
+
+
+class LexiconError(ValueError):
+    """The lexicon file is missing or malformed."""
+
+
+def fold(text: str) -> str:
+    """Lower case, NFC, diacritics removed, đ → d, punctuation → single spaces."""
+    text = unicodedata.normalize("NFC", text).lower().replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    words = _UNDERSCORE.sub(" ", _NON_WORD.sub(" ", stripped)).split()
+    return " ".join(_Y_AS_I.sub(lambda m: m.group(1) + "i", w) for w in words)
+
+
+def syllables(text: str) -> list[str]:
+    """Folded syllables of `text`."""
+    return fold(text).split()
+
+
+Phrase = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Folded phrase tables read from `knowledge/lexicon.yml`."""
+
+    replace: dict[Phrase, Phrase] = field(default_factory=dict)
+    expand: dict[Phrase, Phrase] = field(default_factory=dict)
+    stopwords: frozenset[Phrase] = frozenset()
+    out_of_scope: frozenset[Phrase] = frozenset()
+    digest: str = ""
+
+    @property
+    def max_phrase(self) -> int:
+        keys: Iterable[Phrase] = [*self.replace, *self.expand, *self.stopwords, *self.out_of_scope]
+        return max((len(k) for k in keys), default=1)
+
+
+def _phrase_map(raw: object, section: str, source: str) -> dict[Phrase, Phrase]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise LexiconError(f"{source}: {section}: must be a mapping of phrase: phrase")
+    result: dict[Phrase, Phrase] = {}
+    for key, value in raw.items():
+        if not isinstance(value, str) or not str(key).strip() or not value.strip():
+            raise LexiconError(f"{source}: {section}: {key!r}: key and value must be non-empty text")
+        folded_key = tuple(syllables(str(key)))
+        if folded_key:
+            result[folded_key] = tuple(syllables(value))
+    return result
+
+
+def _phrase_set(raw: object, section: str, source: str) -> frozenset[Phrase]:
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list):
+        raise LexiconError(f"{source}: {section}: must be a list of phrases")
+    return frozenset(tuple(syllables(str(item))) for item in raw if str(item).strip())
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    """Read and fold the lexicon file; raises LexiconError with the file name on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LexiconError(f"{path}: cannot read lexicon: {exc}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{path}: YAML error: {exc}") from exc
+    if not isinstance(data, dict):
+        raise LexiconError(f"{path}: must be a mapping at top level")
+    unknown = set(data) - {"replace", "expand", "stopwords", "out_of_scope"}
+    if unknown:
+        raise LexiconError(f"{path}: unknown sections: {sorted(unknown)}")
+    source = str(path)
+    return Lexicon(
+        replace=_phrase_map(data.get("replace"), "replace", source),
+        expand=_phrase_map(data.get("expand"), "expand", source),
+        stopwords=_phrase_set(data.get("stopwords"), "stopwords", source),
+        out_of_scope=_phrase_set(data.get("out_of_scope"), "out_of_scope", source),
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+    )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A normalized text: segments of folded syllables and what the lexicon noticed."""
+
+    segments: list[list[str]]
+    out_of_scope: list[str]
+
+    @property
+    def words(self) -> list[str]:
+        return [w for seg in self.segments for w in seg]
+
+    def terms(self) -> list[str]:
+        """Syllable unigrams and in-segment bigrams (joined with "_"), in order, duplicates kept."""
+        result: list[str] = []
+        for seg in self.segments:
+            result.extend(seg)
+            result.extend(a + BIGRAM_JOINER + b for a, b in zip(seg, seg[1:]))
+        return result
+
+
+def _longest_match(words: list[str], start: int, table: dict[Phrase, Phrase] | frozenset[Phrase], longest: int) -> int:
+    """Length of the longest phrase of `table` starting at `start` (0 if none)."""
+    for size in range(min(longest, len(words) - start), 0, -1):
+        if tuple(words[start : start + size]) in table:
+            return size
+    return 0
+
+
+class Normalizer:
+    """Applies one lexicon; `analyze(text, query=True)` for queries, `query=False` for indexed texts."""
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or Lexicon()
+        self._longest = self.lexicon.max_phrase
+
+    def _replace(self, words: list[str]) -> list[str]:
+        table, out, i = self.lexicon.replace, [], 0
+        while i < len(words):
+            size = _longest_match(words, i, table, self._longest)
+            if size:
+                out.extend(table[tuple(words[i : i + size])])
+                i += size
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    def _scan(self, words: list[str], table: dict[Phrase, Phrase] | frozenset[Phrase]) -> list[Phrase]:
+        found, i = [], 0
+        while i < len(words):
+            size = _longest_match(words, i, table, self._longest)
+            if size:
+                found.append(tuple(words[i : i + size]))
+                i += size
+            else:
+                i += 1
+        return found
+
+    def _drop_stopwords(self, words: list[str]) -> list[str]:
+        out, i = [], 0
+        while i < len(words):
+            size = _longest_match(words, i, self.lexicon.stopwords, self._longest)
+            if size:
+                i += size
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    def analyze(self, text: str, query: bool = True) -> Analysis:
+        """Normalize `text`; queries also get situation expansions and out-of-scope detection."""
+        words = self._replace(syllables(text))
+        segments = [self._drop_stopwords(words)]
+        out_of_scope: list[str] = []
+        if query:
+            for phrase in dict.fromkeys(self._scan(words, self.lexicon.expand)):
+                segments.append(self._drop_stopwords(list(self.lexicon.expand[phrase])))
+            out_of_scope = [" ".join(p) for p in self._scan(syllables(text), self.lexicon.out_of_scope)]
+        return Analysis(segments=[s for s in segments if s], out_of_scope=out_of_scope)
+
+    def normalize(self, text: str) -> str:
+        """Readable normalized form of a query (for logs and debugging)."""
+        return " | ".join(" ".join(seg) for seg in self.analyze(text).segments)

@@ -1,0 +1,111 @@
+"""The project's SQLite database: one file, schema versioned by numbered migrations.
+
+Every component that persists something (handoff requests, feedback, the demo
+dossier registry, verification attempts) adds its tables as a new migration at
+the end of `MIGRATIONS`; `open_database` applies the missing ones in order and
+records the version in `schema_version`, so an old database file upgrades in
+place and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+# (version, SQL script). Append only: never edit a migration that has shipped.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE handoff_requests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            sender_hash TEXT NOT NULL,
+            channel TEXT,
+            procedure_code TEXT,
+            last_messages TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'open'
+        );
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            sender_hash TEXT NOT NULL,
+            channel TEXT,
+            procedure_code TEXT,
+            helpful INTEGER NOT NULL,
+            comment TEXT
+        );
+        """,
+    ),
+    (
+        2,
+        # bot.cases: the embedded dossier registry and the verification rate limit.
+        # Only the last four digits of the phone / ID number are kept (all that verification needs).
+        """
+        CREATE TABLE dossiers (
+            code TEXT PRIMARY KEY,
+            procedure_code TEXT NOT NULL,
+            procedure_name TEXT NOT NULL,
+            applicant_name TEXT NOT NULL,
+            phone_last4 TEXT NOT NULL,
+            id_last4 TEXT NOT NULL,
+            channel TEXT NOT NULL DEFAULT 'in_person',
+            agency TEXT,
+            status TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            due_at TEXT,
+            missing_documents TEXT NOT NULL DEFAULT '[]',
+            note TEXT
+        );
+        CREATE TABLE dossier_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dossier_code TEXT NOT NULL REFERENCES dossiers(code) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            note TEXT
+        );
+        CREATE INDEX dossier_events_by_code ON dossier_events(dossier_code, at);
+        CREATE TABLE verification_failures (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            sender_hash TEXT NOT NULL,
+            failed_at REAL NOT NULL
+        );
+        CREATE INDEX verification_failures_by_sender ON verification_failures(sender_hash, failed_at);
+        """,
+    ),
+]
+
+_lock = threading.Lock()
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)")
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply missing migrations; returns the resulting schema version."""
+    with _lock:
+        version = current_version(conn)
+        for number, script in MIGRATIONS:
+            if number <= version:
+                continue
+            with conn:
+                conn.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_version VALUES ({number}, datetime('now'));\nCOMMIT;")
+            version = number
+        return version
+
+
+def open_database(path: str | Path) -> sqlite3.Connection:
+    """Open (creating if needed) the database at `path`, migrated to the latest schema."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
