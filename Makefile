@@ -9,6 +9,7 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export TTHC_CATALOG ?= ../shared/data/tthc-national-2026.jsonl.gz
 export PYTHONDONTWRITEBYTECODE := 1
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 PY   := .venv/bin/python
 RASA := .venv-rasa/bin/rasa

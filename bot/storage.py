@@ -56,7 +56,8 @@ MIGRATIONS: list[tuple[int, str]] = [
             received_at TEXT NOT NULL,
             due_at TEXT,
             missing_documents TEXT NOT NULL DEFAULT '[]',
-            note TEXT
+            note TEXT,
+            source TEXT NOT NULL DEFAULT 'local'
         );
         CREATE TABLE dossier_events (
             id INTEGER PRIMARY KEY AUTOINCREMENT,

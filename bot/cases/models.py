@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from enum import Enum
+
+# Vietnam has one time zone and no daylight saving: a fixed offset needs no tz database.
+VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 
 
 class Status(str, Enum):

@@ -38,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     draft = kb_sub.add_parser("draft", help="write a draft procedure file from a catalogue record, for a curator")
     draft.add_argument("code", help="national procedure code, e.g. 1.001193")
     draft.add_argument("--from", dest="source", type=Path, required=True, help="catalogue file")
-    draft.add_argument("--out", type=Path, default=None, help="folder (default: <knowledge_dir>/procedures)")
+    draft.add_argument(
+        "--out", type=Path, default=None,
+        help="folder (default: <knowledge_dir>/drafts; move the file to procedures/ once it validates)",
+    )
     draft.add_argument("--force", action="store_true", help="overwrite an existing file")
     draft.set_defaults(handler=_draft)
 
@@ -92,11 +95,12 @@ def _draft(args: argparse.Namespace) -> int:
     from bot.knowledge.draft import DraftError, write_draft
     from bot.settings import get_settings
 
-    out = args.out or get_settings().knowledge_dir / "procedures"
+    out = args.out or get_settings().knowledge_dir / "drafts"
     try:
         path = write_draft(args.code, args.source, out, force=args.force)
     except DraftError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    print(f"draft written: {path} (finish the TODO fields, then run: python -m bot kb validate)", file=sys.stderr)
+    print(f"draft written: {path}", file=sys.stderr)
+    print(f"finish the TODO fields, check it with: python -m bot kb validate {path}", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ from bot.knowledge.loader import (
     KnowledgeBaseError,
     get_knowledge_base,
     load_knowledge_base,
+    load_or_exit,
     reset_knowledge_base,
 )
 from bot.knowledge.models import (
@@ -37,5 +38,6 @@ __all__ = [
     "ProcessingTime",
     "get_knowledge_base",
     "load_knowledge_base",
+    "load_or_exit",
     "reset_knowledge_base",
 ]

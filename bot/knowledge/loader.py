@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,19 @@ def get_knowledge_base() -> KnowledgeBase:
         if _CACHED is None:
             _CACHED = load_knowledge_base()
         return _CACHED
+
+
+def load_or_exit() -> KnowledgeBase:
+    """For process start-up (action server, commands): the knowledge base, or exit 1 listing every error.
+
+    Nothing partial: a process that needs the knowledge base never starts on a broken one.
+    """
+    try:
+        return get_knowledge_base()
+    except KnowledgeBaseError as exc:
+        print(f"Refusing to start: {exc}", file=sys.stderr)
+        print("Fix the files above, then check with: python -m bot kb validate", file=sys.stderr)
+        raise SystemExit(1) from exc
 
 
 def reset_knowledge_base() -> None:

@@ -185,6 +185,13 @@ class Office(_Strict):
     to_confirm: list[str] = Field(default_factory=list)  # field names filled with usual public values, to check
     notes: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _known_to_confirm(self) -> "Office":
+        unknown = [name for name in self.to_confirm if name not in type(self).model_fields]
+        if unknown:
+            raise ValueError(f"to_confirm names unknown field(s): {', '.join(unknown)}")
+        return self
+
     def value_or_unknown(self, field_name: str) -> str:
         """The field's text, or "chưa có thông tin" when the ward has not filled it."""
         value = getattr(self, field_name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ OFFICE_FILE = "office.yml"
 
 # Fields a curated file must fill (catalogue records may leave them empty).
 REQUIRED_CURATED: tuple[str, ...] = (
-    "name", "field", "level", "who", "agency", "channels", "documents",
+    "name", "aliases", "example_questions", "field", "level", "who", "agency", "channels", "documents",
     "result", "legal_basis", "source", "verified_on",
 )
 STEPS_FOR_CHANNEL: dict[str, str] = {"online": "steps_online", "in_person": "steps_in_person"}
@@ -93,7 +94,8 @@ def read_yaml(path: Path) -> LoadedFile:
     loaded = LoadedFile(path=path)
     name = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # Text pasted from the portal may be in decomposed Unicode; search and buttons expect NFC.
+        text = unicodedata.normalize("NFC", path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         loaded.errors.append(f"{name}: file: cannot read: {exc}")
         return loaded

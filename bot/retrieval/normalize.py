@@ -76,10 +76,20 @@ def _phrase_map(raw: object, section: str, source: str) -> dict[Phrase, Phrase]:
     for key, value in raw.items():
         if not isinstance(value, str) or not str(key).strip() or not value.strip():
             raise LexiconError(f"{source}: {section}: {key!r}: key and value must be non-empty text")
-        folded_key = tuple(syllables(str(key)))
-        if folded_key:
-            result[folded_key] = tuple(syllables(value))
+        folded_key, folded_value = tuple(syllables(str(key))), tuple(syllables(value))
+        if not folded_key:
+            continue
+        if section == "replace" and _contains(folded_value, folded_key):
+            # replacement runs twice (abbreviation, then the phrase it completes): a value that
+            # contains its own key would grow ("cải chính" → "cải chính hộ tịch hộ tịch")
+            raise LexiconError(f"{source}: {section}: {key!r}: the replacement contains the phrase itself; use expand")
+        result[folded_key] = folded_value
     return result
+
+
+def _contains(haystack: Phrase, needle: Phrase) -> bool:
+    size = len(needle)
+    return any(haystack[i : i + size] == needle for i in range(len(haystack) - size + 1))
 
 
 def _phrase_set(raw: object, section: str, source: str) -> frozenset[Phrase]:
@@ -186,7 +196,7 @@ class Normalizer:
 
     def analyze(self, text: str, query: bool = True) -> Analysis:
         """Normalize `text`; queries also get situation expansions and out-of-scope detection."""
-        words = self._replace(syllables(text))
+        words = self._replace(self._replace(syllables(text)))  # twice: "xoá hk" → "xóa hộ khẩu" → ...
         segments = [self._drop_stopwords(words)]
         out_of_scope: list[str] = []
         if query:

@@ -1,0 +1,69 @@
+"""Helpers shared by the custom actions: reading the turn from the tracker, sending replies, slot events."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.guidance import GuideState, Reply, Turn
+from bot.privacy import redact_text
+
+log = logging.getLogger(__name__)
+
+# Set by every action that ran: a `false` left after a custom action means the action server failed
+# and Rasa answers with utter_service_down (data/rules/fallback.yml).
+SERVER_OK = SlotSet("server_ok", True)
+
+
+def turn_from(tracker: Tracker) -> Turn:
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name") or "nlu_fallback"
+    entities = {e["entity"]: str(e.get("value", "")) for e in message.get("entities") or [] if e.get("entity")}
+    return Turn(intent=intent, text=message.get("text") or "", entities=entities)
+
+
+def state_from(tracker: Tracker) -> GuideState:
+    return GuideState.from_slots(tracker.current_slot_values())
+
+
+def send(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
+    for reply in replies:
+        kwargs: dict[str, Any] = {"text": reply.text}
+        if reply.buttons:
+            kwargs["buttons"] = [b.as_dict() for b in reply.buttons]
+        if reply.custom:
+            kwargs["json_message"] = reply.custom
+        dispatcher.utter_message(**kwargs)
+
+
+def slot_events(state: GuideState) -> list[SlotSet]:
+    return [SlotSet(name, value) for name, value in state.to_slots().items()] + [SERVER_OK]
+
+
+def last_messages(tracker: Tracker, limit: int = 6) -> str:
+    """The conversation's last messages as JSON, phone/ID numbers masked, for a handoff record."""
+    found: list[dict[str, str]] = []
+    for event in reversed(tracker.events):
+        if event.get("event") in ("user", "bot") and event.get("text"):
+            found.append({"from": event["event"], "text": redact_text(str(event["text"]))[:300]})
+            if len(found) == limit:
+                break
+    return json.dumps(list(reversed(found)), ensure_ascii=False)
+
+
+_DB_LOCK = threading.Lock()
+
+
+def database():
+    """A connection to the project's database (settings: `database`, env BOT_DATABASE)."""
+    from bot.settings import get_settings
+    from bot.storage import open_database
+
+    with _DB_LOCK:
+        return open_database(get_settings().database)

@@ -1,0 +1,99 @@
+"""`action_guide`: every step of the guidance walk (rules send all walk intents here), and
+`action_resume_guide`: offers to resume the walk after another flow (e.g. a dossier status lookup)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import SERVER_OK, send, slot_events, state_from, turn_from
+from actions.feedback import save_feedback
+from bot.guidance import Guide, Reply
+
+log = logging.getLogger(__name__)
+
+_LOCK = threading.Lock()
+_GUIDE: Guide | None = None
+
+
+class _Unknown:
+    """Search outcome used when the search engine fails: the walk then says honestly it found nothing."""
+
+    decision = "unknown"
+    results: list = []
+
+
+def _search(query: str, top: int):
+    from bot.retrieval import get_engine
+
+    try:
+        return get_engine().search(query, top=top)
+    except Exception:  # the engine's failure must not end the conversation
+        log.exception("procedure search failed")
+        return _Unknown()
+
+
+def get_guide() -> Guide:
+    """Process-wide guide over the knowledge base from settings (loaded once)."""
+    global _GUIDE
+    with _LOCK:
+        if _GUIDE is None:
+            from bot.knowledge import get_knowledge_base
+
+            _GUIDE = Guide(get_knowledge_base(), _search)
+        return _GUIDE
+
+
+def _warm_up() -> None:
+    """Load the knowledge base and the search index at start, not on the first citizen's message."""
+    try:
+        get_guide()
+        from bot.retrieval import get_engine
+
+        get_engine()
+    except Exception:
+        log.exception("warm-up failed; the first conversation will retry")
+
+
+threading.Thread(target=_warm_up, name="guide-warm-up", daemon=True).start()
+
+FAILURE_TEXT = "Xin lỗi anh/chị, hệ thống đang gặp sự cố nên chưa trả lời được. Anh/chị vui lòng thử lại sau hoặc nhắn \"gặp cán bộ\"."
+
+
+class ActionGuide(Action):
+    def name(self) -> str:
+        return "action_guide"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        try:
+            guide = get_guide()
+            outcome = guide.handle(turn_from(tracker), state_from(tracker))
+        except Exception:
+            log.exception("guidance failed")
+            send(dispatcher, [Reply(FAILURE_TEXT)])
+            return [SERVER_OK]
+        if outcome.feedback is not None:
+            helpful, comment = outcome.feedback
+            save_feedback(tracker, helpful, comment, outcome.state.procedure_code)
+        send(dispatcher, outcome.replies)
+        return slot_events(outcome.state)
+
+
+class ActionResumeGuide(Action):
+    """For other flows to call at their end: "Tiếp tục từ bước N?" when a walk is in progress, else nothing."""
+
+    def name(self) -> str:
+        return "action_resume_guide"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        try:
+            outcome = get_guide().resume_offer(state_from(tracker))
+        except Exception:
+            log.exception("resume offer failed")
+            return [SERVER_OK]
+        send(dispatcher, outcome.replies)
+        return slot_events(outcome.state)

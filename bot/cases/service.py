@@ -1,0 +1,174 @@
+"""The dossier lookup as one call: rate limit → code → verification value → registry → verify.
+
+A wrong verification value and an unknown code give the same outcome (`no_match`)
+and both count against the sender's failure limit, so the bot cannot be used to
+learn which codes exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from bot.cases.codes import DossierCodes
+from bot.cases.config import CasesConfig, load_cases_config
+from bot.cases.models import Dossier
+from bot.cases.registry import CaseRegistry, RegistryUnavailable
+from bot.cases.replies import (
+    Reply,
+    answer_reply,
+    invalid_code_text,
+    invalid_verification_text,
+    locked_reply,
+    no_match_reply,
+    unavailable_reply,
+)
+from bot.cases.verification import Clock, FailureLimiter, expected_value, extract_last4, utc_now, verify
+from bot.privacy import hash_sender
+from bot.settings import PROJECT_ROOT, Settings
+from bot.storage import open_database
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["found", "no_match", "locked", "invalid_code", "invalid_verification", "unavailable"]
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    outcome: Outcome
+    code: str | None = None
+    dossier: Dossier | None = None
+    attempts_left: int | None = None
+    retry_after_seconds: int | None = None
+
+
+class CaseService:
+    """Verified dossier lookups for one deployment (registry, code patterns, verification mode, limit)."""
+
+    def __init__(
+        self,
+        registry: CaseRegistry,
+        limiter: FailureLimiter,
+        codes: DossierCodes | None = None,
+        verification: str = "phone_last4",
+        clock: Clock = utc_now,
+        handover_ttl_seconds: float = 300,
+    ) -> None:
+        self.registry = registry
+        self.limiter = limiter
+        self.codes = codes or DossierCodes()
+        self.verification = verification
+        self.clock = clock
+        self._handover: dict[str, tuple[float, LookupResult]] = {}
+        self._handover_ttl = handover_ttl_seconds
+        self._handover_lock = threading.Lock()
+
+    def lookup(self, sender_id: str, dossier_code: str, verification: str) -> LookupResult:
+        """Check the sender's limit, the code's shape and the verification value, then fetch and compare.
+
+        `verification` may be the citizen's raw message; only its last four digits are used
+        and neither it nor they are ever logged or kept.
+        """
+        who = hash_sender(sender_id)
+        state = self.limiter.state(sender_id)
+        if state.locked:
+            logger.info("case lookup sender=%s outcome=locked", who)
+            return LookupResult("locked", retry_after_seconds=state.retry_after_seconds)
+        code = self.codes.match(dossier_code or "")
+        if code is None:
+            logger.info("case lookup sender=%s outcome=invalid_code", who)
+            return LookupResult("invalid_code")
+        last4 = extract_last4(verification)
+        if last4 is None:
+            logger.info("case lookup sender=%s code=%s outcome=invalid_verification", who, code)
+            return LookupResult("invalid_verification", code=code)
+        try:
+            dossier = self.registry.get(code)
+        except RegistryUnavailable as exc:
+            logger.error("case lookup sender=%s code=%s outcome=unavailable: %s", who, code, exc)
+            return LookupResult("unavailable", code=code)
+        if dossier is not None and not expected_value(dossier, self.verification):  # type: ignore[arg-type]
+            logger.error("case lookup code=%s: the registry holds no %s for this dossier", code, self.verification)
+            return LookupResult("unavailable", code=code)
+        if not verify(dossier, self.verification, last4):  # type: ignore[arg-type]
+            state = self.limiter.record_failure(sender_id)
+            logger.info(
+                "case lookup sender=%s code=%s outcome=no_match failures=%d", who, code, state.failures
+            )
+            if state.locked:
+                return LookupResult("locked", code=code, retry_after_seconds=state.retry_after_seconds)
+            return LookupResult("no_match", code=code, attempts_left=state.attempts_left)
+        logger.info("case lookup sender=%s code=%s outcome=found", who, code)
+        return LookupResult("found", code=code, dossier=dossier)
+
+    def reply(self, result: LookupResult, now: datetime | None = None) -> Reply:
+        """The message for a lookup outcome."""
+        if result.outcome == "found" and result.dossier is not None:
+            return answer_reply(result.dossier, now or self.clock())
+        if result.outcome == "locked":
+            return locked_reply(result.retry_after_seconds or 60)
+        if result.outcome == "no_match":
+            return no_match_reply(result.attempts_left or 0)
+        if result.outcome == "invalid_code":
+            return Reply(invalid_code_text(self.codes))
+        if result.outcome == "invalid_verification":
+            return Reply(invalid_verification_text(self.verification))
+        return unavailable_reply()
+
+    # Hand-over between the form's validation (which verifies) and the action that answers,
+    # so the verification value never has to sit in a Rasa slot. Process memory, short-lived.
+    def hand_over(self, sender_id: str, result: LookupResult) -> None:
+        with self._handover_lock:
+            now = time.monotonic()
+            self._handover = {k: v for k, v in self._handover.items() if now - v[0] < self._handover_ttl}
+            self._handover[hash_sender(sender_id)] = (now, result)
+
+    def take_over(self, sender_id: str) -> LookupResult | None:
+        with self._handover_lock:
+            entry = self._handover.pop(hash_sender(sender_id), None)
+        if entry is None or time.monotonic() - entry[0] >= self._handover_ttl:
+            return None
+        return entry[1]
+
+
+def build_case_service(settings: Settings, clock: Clock = utc_now) -> CaseService:
+    """The service configured by the `cases:` section (registry kind, patterns, verification, limit)."""
+    config: CasesConfig = load_cases_config(settings.section("cases"), PROJECT_ROOT)
+    db_path = config.sqlite_path or settings.database
+    conn = open_database(db_path)
+    registry: CaseRegistry
+    if config.registry == "http":
+        from bot.cases.http_registry import HttpCaseRegistry
+
+        assert config.http is not None
+        registry = HttpCaseRegistry(config.http)
+    else:
+        from bot.cases.sqlite_registry import SQLiteCaseRegistry
+
+        registry = SQLiteCaseRegistry(conn)
+    limiter = FailureLimiter(
+        conn,
+        max_failures=config.max_failures,
+        window_seconds=int(config.window_minutes * 60),
+        clock=clock,
+    )
+    return CaseService(registry, limiter, DossierCodes(config.code_patterns), config.verification, clock)
+
+
+_service: CaseService | None = None
+_service_lock = threading.Lock()
+
+
+def get_case_service() -> CaseService:
+    """Process-wide service from the project settings (built on first use)."""
+    global _service
+    with _service_lock:
+        if _service is None:
+            from bot.settings import get_settings
+
+            _service = build_case_service(get_settings())
+        return _service

@@ -1,0 +1,142 @@
+"""Kiosk widget channel: the touch-screen page at `/webhooks/kiosk/` and its message endpoint.
+
+The page (`bot/channels/static/`) is plain HTML/CSS/JS served by the Rasa
+server itself, so a ward office needs only a full-screen browser pointed at
+the URL. Each screen session uses a random conversation id made by the page;
+the idle reset and "Bắt đầu lại" switch to a new one, so the next citizen
+never sees the previous conversation.
+
+The kiosk has no secret to check (it lives on the ward's network); it can be
+limited to given networks with `allowed_networks` in `credentials.yml`, and
+every request is validated (sender id shape, message length).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.common import BadRequest, Reply, describe, is_checklist, parse_json_body, to_replies
+from bot.channels.qr import checklist_qr
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_FILES = {"kiosk.css": "text/css; charset=utf-8", "kiosk.js": "text/javascript; charset=utf-8"}
+SENDER_RE = re.compile(r"^kiosk-[A-Za-z0-9_-]{8,64}$")
+MAX_INPUT_CHARS = 1000
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    """What the page draws: text, touch buttons, and for a checklist a QR code."""
+    data: dict[str, Any] = {
+        "text": reply.text,
+        "buttons": [{"title": b.title, "payload": b.payload} for b in reply.buttons],
+    }
+    if is_checklist(reply.custom):
+        try:
+            data["qr"] = checklist_qr(reply.custom or {})
+        except ValueError:
+            logger.warning("kiosk: checklist too long for a QR code; shown as text only")
+    return data
+
+
+def parse_kiosk_request(raw: bytes | None) -> tuple[str, str]:
+    """(sender, message) from the page's JSON body; `BadRequest` otherwise."""
+    data = parse_json_body(raw)
+    sender = data.get("sender")
+    message = data.get("message")
+    if not isinstance(sender, str) or not SENDER_RE.match(sender):
+        raise BadRequest("sender must look like 'kiosk-<8 to 64 letters or digits>'")
+    if not isinstance(message, str) or not message.strip():
+        raise BadRequest("message must be a non-empty string")
+    if len(message) > MAX_INPUT_CHARS:
+        raise BadRequest(f"message longer than {MAX_INPUT_CHARS} characters")
+    return sender, message.strip()
+
+
+class KioskInput(InputChannel):
+    """Rasa input channel serving the kiosk page; always mounted (no secret needed)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "kiosk"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> "KioskInput":
+        networks = (credentials or {}).get("allowed_networks") or []
+        if isinstance(networks, str):
+            networks = [networks]
+        return cls([ipaddress.ip_network(str(n), strict=False) for n in networks])
+
+    def __init__(self, allowed_networks: list[Any] | None = None) -> None:
+        self.allowed_networks = allowed_networks or []
+
+    def allowed(self, request: Request) -> bool:
+        if not self.allowed_networks:
+            return True
+        try:
+            address = ipaddress.ip_address(request.ip)
+        except ValueError:
+            return False
+        return any(address in network for network in self.allowed_networks)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        kiosk = Blueprint("kiosk_widget", __name__)
+
+        @kiosk.middleware("request")
+        async def only_allowed(request: Request) -> HTTPResponse | None:
+            if not self.allowed(request):
+                return response.json({"error": "forbidden"}, status=403)
+            return None
+
+        @kiosk.route("/", methods=["GET"])
+        async def page(request: Request) -> HTTPResponse:
+            if not request.path.endswith("/"):  # relative links in the page need the trailing slash
+                return response.redirect(request.path + "/")
+            return await response.file(
+                STATIC_DIR / "index.html", mime_type="text/html; charset=utf-8", headers=SECURITY_HEADERS
+            )
+
+        @kiosk.route("/static/<name>", methods=["GET"])
+        async def static(request: Request, name: str) -> HTTPResponse:
+            if name not in STATIC_FILES:
+                return response.json({"error": "not found"}, status=404)
+            return await response.file(STATIC_DIR / name, mime_type=STATIC_FILES[name], headers=SECURITY_HEADERS)
+
+        @kiosk.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                sender, text = parse_kiosk_request(request.body)
+            except BadRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+            logger.info("kiosk: message %s", describe(sender, text))
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(text, collector, sender, input_channel=self.name(), metadata={"channel": "kiosk"})
+                )
+            except Exception:  # the page shows a polite "try again" for any non-200
+                logger.exception("kiosk: processing failed for %s", describe(sender, ""))
+                return response.json({"error": "processing failed"}, status=500)
+            replies = [reply_to_json(r) for r in to_replies(collector.messages)]
+            return response.json(replies, headers={"Cache-Control": "no-store"})
+
+        return kiosk

@@ -1,0 +1,290 @@
+"""Telegram channel: webhook `/webhooks/telegram/webhook`, replies through the Bot API.
+
+Replaces Rasa's built-in Telegram connector, which calls Telegram at start-up
+(setWebhook) and therefore cannot run offline or in tests. Here nothing talks
+to Telegram before the first update arrives, and the Bot API base URL comes
+from `TELEGRAM_API_BASE_URL` so tests point it at a local stub.
+
+Security: every request must carry `X-Telegram-Bot-Api-Secret-Token` equal to
+`TELEGRAM_WEBHOOK_SECRET` (the `secret_token` given to setWebhook); anything
+else is answered 403 before the body is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.channels.common import (
+    BadRequest,
+    Reply,
+    describe,
+    empty_blueprint,
+    env_values,
+    log_not_mounted,
+    parse_json_body,
+    split_text,
+    to_replies,
+)
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_ENV = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_MESSAGE_CHARS = 4096  # Bot API limit for one text message
+MAX_CALLBACK_BYTES = 64  # Bot API limit for an inline button's callback_data
+MAX_INPUT_CHARS = 2000  # longer citizen messages are cut before NLU
+
+HELP_TEXT = (
+    "Tôi là trợ lý thủ tục hành chính, giúp anh/chị chuẩn bị hồ sơ.\n"
+    "• Gõ việc cần làm, ví dụ: «làm giấy khai sinh cho con».\n"
+    "• Gõ /tracuu <mã hồ sơ> để tra cứu tình trạng hồ sơ.\n"
+    "• Gõ /start để bắt đầu lại."
+)
+NOT_TEXT_REPLY = "Dạ, hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng gõ câu hỏi giúp tôi ạ."
+EXPIRED_BUTTON_REPLY = "Dạ, nút này đã hết hạn. Anh/chị vui lòng gõ lại câu hỏi giúp tôi ạ."
+BUTTONS_ONLY_TEXT = "Anh/chị chọn một mục bên dưới ạ:"
+
+# Telegram commands -> what Rasa receives. `{args}` is the text after the command.
+DEFAULT_COMMANDS: dict[str, str] = {
+    "start": "/greet",
+    "tracuu": '/check_status{{"dossier_code": {args_json}}}',
+}
+
+
+class PayloadStore:
+    """Maps payloads longer than Telegram's 64-byte callback_data to short keys.
+
+    In memory and bounded: after a restart an old long button answers with a
+    polite "expired" message instead of doing something wrong.
+    """
+
+    def __init__(self, capacity: int = 5000) -> None:
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._capacity = capacity
+
+    def to_callback_data(self, payload: str) -> str:
+        if len(payload.encode("utf-8")) <= MAX_CALLBACK_BYTES and not payload.startswith("~"):
+            return payload
+        key = "~" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+        self._items[key] = payload
+        self._items.move_to_end(key)
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+        return key
+
+    def resolve(self, data: str) -> str | None:
+        if not data.startswith("~"):
+            return data
+        return self._items.get(data)
+
+
+@dataclass
+class TelegramConfig:
+    """What the channel needs; secrets come from the environment only."""
+
+    token: str
+    webhook_secret: str
+    api_base_url: str = DEFAULT_API_BASE_URL
+    commands: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_COMMANDS))
+
+
+def command_to_message(text: str, commands: dict[str, str]) -> str | None:
+    """'/tracuu HS-123' -> the Rasa message for that command; None when `text` is no known command.
+
+    `/help` is answered by the channel itself, so it is not in `commands`.
+    """
+    if not text.startswith("/"):
+        return None
+    head, _, args = text.strip().partition(" ")
+    name = head[1:].split("@", 1)[0].lower()
+    template = commands.get(name)
+    if template is None:
+        return None
+    args = args.strip()
+    if "{args_json}" in template and not args:
+        # no argument: ask the dialogue to start the lookup (it asks for the code)
+        return template.split("{{", 1)[0] if "{{" in template else template.replace("{args_json}", "")
+    return template.format(args=args, args_json=json.dumps(args, ensure_ascii=False))
+
+
+def keyboard(buttons: list[Any], store: PayloadStore) -> InlineKeyboardMarkup | None:
+    """One button per row: Vietnamese titles are long and must stay readable."""
+    if not buttons:
+        return None
+    rows = [
+        [InlineKeyboardButton(text=b.title[:64], callback_data=store.to_callback_data(b.payload))]
+        for b in buttons
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+async def send_replies(bot: Bot, chat_id: int | str, replies: list[Reply], store: PayloadStore) -> int:
+    """Send replies as Telegram messages; returns how many Bot API messages went out.
+
+    Long texts are split at 4096 characters; the inline keyboard rides on the
+    last piece. The checklist `custom` payload is for the kiosk and ignored.
+    """
+    sent = 0
+    for reply in replies:
+        text = reply.text or (BUTTONS_ONLY_TEXT if reply.buttons else "")
+        if not text:
+            continue
+        pieces = split_text(text, MAX_MESSAGE_CHARS)
+        for index, piece in enumerate(pieces):
+            markup = keyboard(reply.buttons, store) if index == len(pieces) - 1 else None
+            await bot.send_message(chat_id=chat_id, text=piece, reply_markup=markup)
+            sent += 1
+    return sent
+
+
+class TelegramInput(InputChannel):
+    """Rasa input channel for Telegram; not mounted while its secrets are unset."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> "TelegramInput":
+        """Secrets from the environment; `credentials.yml` may only override `commands`."""
+        values = env_values(REQUIRED_ENV + ("TELEGRAM_API_BASE_URL",))
+        missing = [name for name in REQUIRED_ENV if name not in values]
+        if missing:
+            log_not_mounted(cls.name(), missing)
+            return cls(None)
+        commands = dict(DEFAULT_COMMANDS)
+        commands.update({str(k).lower(): str(v) for k, v in ((credentials or {}).get("commands") or {}).items()})
+        return cls(
+            TelegramConfig(
+                token=values["TELEGRAM_BOT_TOKEN"],
+                webhook_secret=values["TELEGRAM_WEBHOOK_SECRET"],
+                api_base_url=values.get("TELEGRAM_API_BASE_URL", DEFAULT_API_BASE_URL),
+                commands=commands,
+            )
+        )
+
+    def __init__(self, config: TelegramConfig | None) -> None:
+        self.config = config
+        self.payloads = PayloadStore()
+        self._bot: Bot | None = None
+
+    @property
+    def mounted(self) -> bool:
+        return self.config is not None
+
+    def bot(self) -> Bot:
+        """The Bot API client, made on first use inside the server's event loop (no start-up call)."""
+        assert self.config is not None
+        if self._bot is None:
+            self._bot = Bot(
+                token=self.config.token,
+                base_url=self.config.api_base_url,
+                request=HTTPXRequest(connection_pool_size=16),
+            )
+        return self._bot
+
+    def authorized(self, request: Request) -> bool:
+        assert self.config is not None
+        given = request.headers.get(SECRET_HEADER, "")
+        return hmac.compare_digest(given.encode("utf-8"), self.config.webhook_secret.encode("utf-8"))
+
+    async def handle_update(
+        self, data: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> str:
+        """Process one parsed update; returns what was done (for the HTTP answer and tests)."""
+        assert self.config is not None
+        bot = self.bot()
+        try:
+            update = Update.de_json(data, bot)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadRequest(f"not a Telegram update: {exc.__class__.__name__}") from exc
+        if update is None:
+            raise BadRequest("not a Telegram update")
+
+        if update.callback_query is not None:
+            query = update.callback_query
+            try:
+                await bot.answer_callback_query(query.id)
+            except TelegramError as exc:
+                logger.warning("telegram: answerCallbackQuery failed: %s", exc.__class__.__name__)
+            chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+            payload = self.payloads.resolve(query.data or "")
+            if payload is None:
+                await bot.send_message(chat_id=chat_id, text=EXPIRED_BUTTON_REPLY)
+                return "expired_button"
+            await self._converse(chat_id, payload, on_new_message)
+            return "callback"
+
+        message = update.message
+        if message is None:
+            return "ignored"
+        chat_id = message.chat.id
+        if not message.text:
+            await bot.send_message(chat_id=chat_id, text=NOT_TEXT_REPLY)
+            return "not_text"
+        text = message.text.strip()
+        if text.split(" ", 1)[0].split("@", 1)[0].lower() == "/help":
+            await bot.send_message(chat_id=chat_id, text=HELP_TEXT)
+            return "help"
+        command = command_to_message(text, self.config.commands)
+        await self._converse(chat_id, command if command is not None else text[:MAX_INPUT_CHARS], on_new_message)
+        return "command" if command is not None else "message"
+
+    async def _converse(
+        self, chat_id: int | str, text: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        sender_id = f"telegram:{chat_id}"
+        logger.info("telegram: message %s", describe(sender_id, text))
+        collector = CollectingOutputChannel()
+        await on_new_message(
+            UserMessage(text, collector, sender_id, input_channel=self.name(), metadata={"channel": "telegram"})
+        )
+        sent = await send_replies(self.bot(), chat_id, to_replies(collector.messages), self.payloads)
+        logger.debug("telegram: %d message(s) sent to %s", sent, describe(sender_id, ""))
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        if not self.mounted:
+            return empty_blueprint(self.name())
+        # httpx logs each request URL at INFO, and Bot API URLs contain the bot token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        telegram_webhook = Blueprint("telegram_webhook", __name__)
+
+        @telegram_webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @telegram_webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.authorized(request):
+                logger.warning("telegram: request with a wrong or missing secret token rejected")
+                return response.json({"error": "forbidden"}, status=403)
+            try:
+                data = parse_json_body(request.body)
+                outcome = await self.handle_update(data, on_new_message)
+            except BadRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+            except TelegramError as exc:
+                # Answer 200 anyway: a non-2xx makes Telegram resend the same update again and again.
+                logger.error("telegram: Bot API call failed: %s", exc.__class__.__name__)
+                outcome = "send_failed"
+            except Exception:  # same reason: log it, do not make Telegram retry a poisoned update
+                logger.exception("telegram: processing an update failed")
+                outcome = "failed"
+            return response.json({"status": outcome})
+
+        return telegram_webhook

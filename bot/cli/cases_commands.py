@@ -1,0 +1,107 @@
+"""`python -m bot cases ...`: seed and list the demo dossiers, try a lookup from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+
+def _registry(args: argparse.Namespace):
+    from bot.cases.config import load_cases_config
+    from bot.cases.sqlite_registry import SQLiteCaseRegistry
+    from bot.settings import PROJECT_ROOT, get_settings
+
+    settings = get_settings()
+    path = args.database or load_cases_config(settings.section("cases"), PROJECT_ROOT).sqlite_path or settings.database
+    return SQLiteCaseRegistry.open(path), Path(path)
+
+
+def _today(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"--today: expected YYYY-MM-DD, got {value!r}") from None
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from bot.cases.demo import seed_demo
+
+    registry, path = _registry(args)
+    dossiers = seed_demo(registry, _today(args.today))
+    print(f"seeded {len(dossiers)} demo dossiers into {path}", file=sys.stderr)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.cases.config import load_cases_config
+    from bot.cases.demo import DEMO_SOURCE, seed_demo
+    from bot.cases.verification import expected_value
+    from bot.settings import PROJECT_ROOT, get_settings
+
+    mode = load_cases_config(get_settings().section("cases"), PROJECT_ROOT).verification
+    registry, path = _registry(args)
+    codes = registry.codes(source=DEMO_SOURCE)
+    if not codes:
+        seed_demo(registry)
+        codes = registry.codes(source=DEMO_SOURCE)
+        print(f"no demo dossiers in {path}: seeded them", file=sys.stderr)
+    rows = []
+    for code in codes:
+        dossier = registry.get(code)
+        assert dossier is not None
+        rows.append(
+            {
+                "code": dossier.code,
+                "procedure_code": dossier.procedure_code,
+                "status": dossier.status.value,
+                "verification": expected_value(dossier, mode),  # type: ignore[arg-type]
+                "verification_mode": mode,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['code']:<28} {row['procedure_code']:<9} {row['status']:<20} {row['verification']}")
+    return 0
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    from bot.cases.service import build_case_service
+    from bot.settings import get_settings
+
+    service = build_case_service(get_settings())
+    result = service.lookup(args.sender, args.code, args.verification)
+    reply = service.reply(result)
+    print(reply.text)
+    for button in reply.buttons:
+        print(f"[{button['title']}] {button['payload']}")
+    return 0 if result.outcome == "found" else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("cases", help="dossier status lookup (demo registry)")
+    sub = parser.add_subparsers(dest="cases_command", metavar="SUBCOMMAND")
+
+    seed = sub.add_parser("seed-demo", help="(re)create the demo dossiers in the SQLite registry")
+    seed.add_argument("--database", help="SQLite file (default: cases.sqlite_path or database from settings)")
+    seed.add_argument("--today", help="date the demo is built around, YYYY-MM-DD (default: today)")
+    seed.set_defaults(handler=_seed)
+
+    demo = sub.add_parser("demo", help="list the demo dossiers with the verification value to type")
+    demo.add_argument("--database", help="SQLite file (default: cases.sqlite_path or database from settings)")
+    demo.add_argument("--json", action="store_true", help="print a JSON list")
+    demo.set_defaults(handler=_demo)
+
+    lookup = sub.add_parser("lookup", help="look a dossier up as a citizen would (prints the reply)")
+    lookup.add_argument("code")
+    lookup.add_argument("verification", help="the last four digits")
+    lookup.add_argument("--sender", default="cli", help="sender id the failure limit counts against")
+    lookup.set_defaults(handler=_lookup)
+
+    parser.set_defaults(handler=lambda args: parser.print_help() or 0)

@@ -1,0 +1,492 @@
+"""The guidance walk: one function decides the answer to any user turn from (intent, text, state).
+
+Rasa only classifies the message and calls `action_guide`; everything that depends
+on where the citizen is in the walk happens here, as plain Python, so each path is
+unit-tested without a Rasa server.
+
+Stages, derived from the state:
+  no procedure  →  channel (if the procedure offers both)  →  case questions  →
+  checklist  →  steps  →  recap + feedback question.
+Mid-way questions (fee, time, where, documents) answer for the current procedure
+and then ask to resume where the walk was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
+
+from bot.guidance import texts
+from bot.guidance.checklist import build_checklist
+from bot.guidance.messages import Reply
+from bot.guidance.state import PROMPT_FEEDBACK, PROMPT_RESUME, PROMPT_SWITCH, GuideState
+from bot.knowledge import KnowledgeBase, Procedure
+from bot.retrieval.normalize import fold
+
+CANDIDATE_BUTTONS = 3
+_CODE_RE = re.compile(r"\b\d\.\d{6}\b")
+_NUMBER_RE = re.compile(r"\b(\d{1,2})\b")
+# Folded first words of answer labels meaning yes / no.
+_YES_WORDS = ("co", "da", "dung", "phai", "roi")
+_NO_WORDS = ("khong", "chua", "ko")
+# Folded syllables of generic questions ("lệ phí bao nhiêu", "cần giấy tờ gì", "nộp ở đâu"): a question made
+# only of these names no procedure, so it is never sent to the search engine (which could match anything).
+_GENERIC = frozenset(
+    "le phi bao nhieu mat may ngay thoi gian nop o dau can giay to gi mang ho so lau tien cho nao chuan bi nhung "
+    "thu tuc lam the nao the sao de co khong phai ket qua bao gio khi xong gio mo cua hom nay lien he "
+    "huong dan cac buoc tiep theo quy trinh cach toi minh em anh chi a a oi voi nhe vay thi duoc ve di va".split()
+)
+
+
+class HitLike(Protocol):
+    code: str
+    title: str
+
+
+class OutcomeLike(Protocol):
+    decision: str
+    results: Sequence[HitLike]
+
+
+Search = Callable[[str, int], OutcomeLike]
+
+
+@dataclass
+class Turn:
+    """What the user sent, as Rasa understood it."""
+
+    intent: str
+    text: str = ""
+    entities: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    replies: list[Reply]
+    state: GuideState
+    # (helpful, comment) when the citizen answered the feedback question: stored by the action.
+    feedback: tuple[bool, str | None] | None = None
+
+
+class Guide:
+    """Stateless decision maker; the state travels in Rasa slots."""
+
+    def __init__(self, kb: KnowledgeBase, search: Search) -> None:
+        self.kb = kb
+        self.search = search
+
+    # ----- entry point -------------------------------------------------------------------------------
+    def handle(self, turn: Turn, state: GuideState) -> Outcome:
+        handler = getattr(self, f"_on_{turn.intent}", None) or self._on_free_text
+        state = GuideState(**vars(state))  # never mutate the caller's object
+        prompt, state.prompt = state.prompt, None
+        if turn.intent not in ("affirm", "deny"):
+            state.pending_switch = None
+        return handler(turn, state, prompt)
+
+    # ----- procedure choice --------------------------------------------------------------------------
+    def _on_ask_procedure(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        code = self._code_in(turn)
+        if code:
+            return self._choose(code, state, confirm=True)
+        return self._search_and_route(turn.text, state, on_unknown=self._unknown)
+
+    def _on_select_procedure(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        code = self._code_in(turn)
+        if not code:
+            return self._search_and_route(turn.text, state, on_unknown=self._unknown)
+        return self._choose(code, state, confirm=False)
+
+    def _choose(self, code: str, state: GuideState, confirm: bool) -> Outcome:
+        procedure = self.kb.get(code)
+        if procedure is None:
+            return Outcome([Reply(f"Tôi không tìm thấy thủ tục có mã {code}. Anh/chị mô tả việc cần làm giúp tôi nhé.")], state)
+        current = self._current(state)
+        if current is not None and current.code != code and confirm:
+            state.pending_switch = code
+            state.prompt = PROMPT_SWITCH
+            return Outcome([texts.switch_question(current, procedure)], state)
+        if current is not None and current.code == code:
+            return Outcome([Reply(f"Anh/chị đang xem thủ tục {current.display_name}.")] + self._resume(state), state)
+        return self._start(code, state)
+
+    def _search_and_route(self, text: str, state: GuideState, on_unknown: Callable[[GuideState], Outcome]) -> Outcome:
+        outcome = self.search(text, CANDIDATE_BUTTONS) if text.strip() else None
+        if outcome is None or outcome.decision == "unknown" or not outcome.results:
+            return on_unknown(state)
+        if outcome.decision == "sure":
+            return self._choose(outcome.results[0].code, state, confirm=True)
+        hits = [h for h in outcome.results if self.kb.get(h.code)][:CANDIDATE_BUTTONS]
+        if not hits:
+            return on_unknown(state)
+        state.candidates = [h.code for h in hits]
+        titles = [(h.code, self.kb.get(h.code).display_name) for h in hits]  # type: ignore[union-attr]
+        return Outcome([texts.ambiguous_reply(titles)], state)
+
+    def _unknown(self, state: GuideState) -> Outcome:
+        replies = [texts.unknown_reply(self._examples())]
+        if self._current(state) is not None:
+            replies += self._resume(state)
+        return Outcome(replies, state)
+
+    def _examples(self) -> list[str]:
+        """Two phrasings taken from curated procedures' `example_questions`."""
+        found: list[str] = []
+        for code in sorted(self.kb.curated_codes):
+            procedure = self.kb.get(code)
+            if procedure and procedure.example_questions:
+                found.append(procedure.example_questions[0].rstrip("?"))
+            if len(found) == 2:
+                break
+        return found
+
+    def _start(self, code: str, state: GuideState, keep_channel: bool = False) -> Outcome:
+        # a channel chosen before any procedure ("tôi muốn làm online") is the citizen's preference
+        state.start(code, keep_channel=keep_channel or state.procedure_code is None)
+        procedure = self._procedure(state)
+        replies = [texts.summary(procedure, self.kb.office)]
+        return Outcome(replies + self._advance(procedure, state), state)
+
+    # ----- channel and cases -------------------------------------------------------------------------
+    def _on_choose_online(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        return self._set_channel("online", state)
+
+    def _on_choose_in_person(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        return self._set_channel("in_person", state)
+
+    def _set_channel(self, kind: str, state: GuideState) -> Outcome:
+        procedure = self._current(state)
+        if procedure is None:
+            state.channel = kind
+            return self._ask_which_procedure(state)
+        replies: list[Reply] = []
+        if procedure.channel(kind) is None:
+            offered = [k for k in texts.CHANNEL_INTENTS if procedure.channel(k)]
+            if not offered:
+                return Outcome([texts.no_steps_reply(procedure, None)], state)
+            kind = offered[0]
+            replies.append(Reply(texts.channel_note(procedure, kind)))
+        state.channel = kind
+        state.step_index = None
+        return Outcome(replies + self._advance(procedure, state), state)
+
+    def _on_answer_case(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        procedure = self._current(state)
+        if procedure is None:
+            return self._ask_which_procedure(state)
+        if state.case_index >= len(procedure.cases):
+            return Outcome(self._resume(state), state)
+        case = procedure.cases[state.case_index]
+        number = self._answer_number(turn, len(case.answers))
+        if number is None:
+            number = self._match_label(turn.text, [a.label for a in case.answers])
+        if number is None:
+            return Outcome([Reply("Anh/chị chọn một trong các câu trả lời bên dưới giúp tôi nhé.")]
+                           + [texts.case_question(procedure, state.case_index)], state)
+        return self._record_answer(procedure, state, number)
+
+    def _record_answer(self, procedure: Procedure, state: GuideState, number: int) -> Outcome:
+        case = procedure.cases[state.case_index]
+        answer = case.answers[number - 1]
+        state.case_answers = {**state.case_answers, case.id: number}
+        state.case_index += 1
+        if answer.redirect and self.kb.get(answer.redirect):
+            target = self.kb.get(answer.redirect)
+            outcome = self._start(answer.redirect, state, keep_channel=True)
+            outcome.replies.insert(0, texts.redirect_reply(answer.reason, target))  # type: ignore[arg-type]
+            return outcome
+        return Outcome(self._advance(procedure, state), state)
+
+    def _advance(self, procedure: Procedure, state: GuideState) -> list[Reply]:
+        """The next question of the walk, or the checklist once every question is answered."""
+        replies: list[Reply] = []
+        if state.channel is None:
+            question = texts.channel_question(procedure)
+            if question is not None:
+                return [question]
+            offered = [k for k in texts.CHANNEL_INTENTS if procedure.channel(k)]
+            if offered:
+                state.channel = offered[0]
+                replies.append(Reply(texts.channel_note(procedure, offered[0])))
+        if state.case_index < len(procedure.cases):
+            return replies + [texts.case_question(procedure, state.case_index)]
+        checklist = build_checklist(procedure, state.case_answers)
+        return replies + texts.checklist_replies(procedure, checklist, state.channel) + [texts.after_checklist_prompt(procedure)]
+
+    # ----- mid-way questions -------------------------------------------------------------------------
+    def _on_ask_fee(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        return self._question(turn, state, lambda p: [texts.fee_reply(p, state.channel)])
+
+    def _on_ask_time(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        return self._question(turn, state, lambda p: [texts.time_reply(p, state.channel)])
+
+    def _on_ask_where(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        if self._current(state) is None and not self._search_sure(turn.text):
+            return Outcome([texts.where_reply(None, self.kb.office, state.channel)], state)
+        return self._question(turn, state, lambda p: [texts.where_reply(p, self.kb.office, state.channel)])
+
+    def _on_ask_documents(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        def answer(procedure: Procedure) -> list[Reply]:
+            checklist = build_checklist(procedure, state.case_answers)
+            return texts.checklist_replies(procedure, checklist, state.channel)
+
+        return self._question(turn, state, answer)
+
+    def _question(self, turn: Turn, state: GuideState, answer: Callable[[Procedure], list[Reply]]) -> Outcome:
+        """Answer for the current procedure (or the one the question names), then offer to resume."""
+        current = self._current(state)
+        named = self._named_procedure(turn, current)
+        if current is None:
+            if named is None:
+                if not self._names_something(turn.text):
+                    return self._ask_which_procedure(state)
+                return self._search_and_route(turn.text, state, on_unknown=self._ask_which_procedure)
+            state.start(named.code)
+            return Outcome(answer(named) + self._advance(named, state), state)
+        if named is not None and named.code != current.code:
+            state.pending_switch = named.code
+            state.prompt = PROMPT_SWITCH
+            return Outcome([texts.switch_question(current, named)], state)
+        return Outcome(answer(current) + self._resume(state), state)
+
+    def _named_procedure(self, turn: Turn, current: Procedure | None = None) -> Procedure | None:
+        """A procedure the question itself names (e.g. "lệ phí khai sinh bao nhiêu"), or None.
+
+        During a walk only an explicit code counts: mid-way questions are about the current procedure,
+        and switching is asked with ask_procedure. Before any procedure, the text is searched only when
+        it has words beyond a generic question.
+        """
+        code = self._code_in(turn)
+        if code:
+            return self.kb.get(code)
+        if current is not None or not self._names_something(turn.text):
+            return None
+        outcome = self.search(turn.text, CANDIDATE_BUTTONS)
+        if outcome.decision == "sure" and outcome.results:
+            return self.kb.get(outcome.results[0].code)
+        return None
+
+    @staticmethod
+    def _names_something(text: str) -> bool:
+        if not text or text.startswith("/"):
+            return False
+        content = [w for w in fold(text).split() if w not in _GENERIC]
+        return len(content) >= 2
+
+    def _search_sure(self, text: str) -> bool:
+        if not self._names_something(text):
+            return False
+        outcome = self.search(text, CANDIDATE_BUTTONS)
+        return outcome.decision == "sure" and bool(outcome.results)
+
+    def _ask_which_procedure(self, state: GuideState) -> Outcome:
+        shown = [self.kb.get(c) for c in state.candidates]
+        if shown and all(shown):
+            return Outcome([texts.ambiguous_reply([(p.code, p.display_name) for p in shown])], state)  # type: ignore[union-attr]
+        examples = self._examples()
+        hint = f" Ví dụ: \"{examples[0]}\"." if examples else ""
+        return Outcome([Reply(f"Anh/chị đang hỏi về thủ tục nào ạ?{hint}")], state)
+
+    # ----- steps -------------------------------------------------------------------------------------
+    def _on_ask_steps(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        procedure = self._current(state)
+        if procedure is None:
+            named = self._named_procedure(turn)
+            if named is None:
+                if not self._names_something(turn.text):
+                    return self._ask_which_procedure(state)
+                return self._search_and_route(turn.text, state, on_unknown=self._ask_which_procedure)
+            return self._start(named.code, state)
+        if state.channel is None or state.case_index < len(procedure.cases):
+            return Outcome(self._advance(procedure, state), state)
+        return self._show_step(procedure, state, state.step_index or 0)
+
+    def _on_next_step(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        procedure = self._current(state)
+        if procedure is None:
+            return self._ask_which_procedure(state)
+        if state.channel is None or state.case_index < len(procedure.cases):
+            return Outcome(self._advance(procedure, state), state)
+        if state.step_index is None:
+            return self._show_step(procedure, state, 0)
+        if state.step_index + 1 >= len(texts.steps_for(procedure, state.channel)):
+            return self._finish(procedure, state)
+        return self._show_step(procedure, state, state.step_index + 1)
+
+    def _on_previous_step(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        procedure = self._current(state)
+        if procedure is None:
+            return self._ask_which_procedure(state)
+        if state.step_index is None:
+            return Outcome(self._advance(procedure, state), state)
+        if state.step_index == 0:
+            outcome = self._show_step(procedure, state, 0)
+            outcome.replies.insert(0, Reply("Đây là bước đầu tiên."))
+            return outcome
+        return self._show_step(procedure, state, state.step_index - 1)
+
+    def _on_go_to_step(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        procedure = self._current(state)
+        if procedure is None:
+            return self._ask_which_procedure(state)
+        if state.channel is None:
+            return Outcome(self._advance(procedure, state), state)
+        steps = texts.steps_for(procedure, state.channel)
+        number = self._answer_number(turn, len(steps), entity="step_number")
+        if number is None:
+            return Outcome([Reply(f"Thủ tục này có {len(steps)} bước, anh/chị chọn từ bước 1 đến bước {len(steps)}.")], state)
+        return self._show_step(procedure, state, number - 1)
+
+    def _show_step(self, procedure: Procedure, state: GuideState, index: int) -> Outcome:
+        steps = texts.steps_for(procedure, state.channel)
+        if not steps:
+            return Outcome([texts.no_steps_reply(procedure, state.channel)], state)
+        index = max(0, min(index, len(steps) - 1))
+        state.step_index = index
+        return Outcome([texts.step_reply(procedure, state.channel or "", index)], state)
+
+    def _finish(self, procedure: Procedure, state: GuideState) -> Outcome:
+        checklist = build_checklist(procedure, state.case_answers)
+        state.prompt = PROMPT_FEEDBACK
+        state.step_index = None
+        return Outcome(texts.recap(procedure, state.channel, checklist), state)
+
+    def _on_end_walk(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        procedure = self._current(state)
+        if procedure is None:
+            return Outcome([Reply("Dạ vâng. Anh/chị cần hỏi thủ tục nào cứ nhắn cho tôi.")], state)
+        return self._finish(procedure, state)
+
+    def _on_repeat(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        procedure = self._current(state)
+        if procedure is None:
+            return Outcome([Reply("Anh/chị cần làm thủ tục gì ạ? Anh/chị mô tả việc cần làm, tôi tìm giúp.")], state)
+        if state.step_index is not None:
+            return self._show_step(procedure, state, state.step_index)
+        if state.channel is None:
+            return Outcome([texts.summary(procedure, self.kb.office)] + self._advance(procedure, state), state)
+        return Outcome(self._advance(procedure, state), state)
+
+    # ----- yes / no ----------------------------------------------------------------------------------
+    def _on_affirm(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        return self._yes_no(turn, state, prompt, yes=True)
+
+    def _on_deny(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        return self._yes_no(turn, state, prompt, yes=False)
+
+    def _yes_no(self, turn: Turn, state: GuideState, prompt: str | None, yes: bool) -> Outcome:
+        if prompt == PROMPT_SWITCH and state.pending_switch:
+            target, state.pending_switch = state.pending_switch, None
+            if yes:
+                return self._start(target, state)
+            return Outcome([Reply("Dạ, mình tiếp tục thủ tục đang làm.")] + self._resume(state), state)
+        state.pending_switch = None
+        if prompt == PROMPT_FEEDBACK:
+            comment, state.feedback_comment = state.feedback_comment, None
+            text = "Cảm ơn anh/chị đã góp ý!" if yes else "Cảm ơn anh/chị. Tôi sẽ ghi nhận để hướng dẫn tốt hơn; anh/chị có thể nhắn \"gặp cán bộ\" để được hỗ trợ thêm."
+            return Outcome([Reply(text)], state, feedback=(yes, comment))
+        procedure = self._current(state)
+        if prompt == PROMPT_RESUME and procedure is not None:
+            if yes:
+                return Outcome(self._current_item(procedure, state), state)
+            return Outcome([Reply("Dạ vâng. Anh/chị cần hỏi gì thêm cứ nhắn cho tôi.")], state)
+        if procedure is not None and state.channel is not None and state.case_index < len(procedure.cases):
+            case = procedure.cases[state.case_index]
+            number = self._yes_no_answer([a.label for a in case.answers], yes)
+            if number is not None:
+                return self._record_answer(procedure, state, number)
+            return Outcome([texts.case_question(procedure, state.case_index)], state)
+        if procedure is not None:
+            return Outcome(self._current_item(procedure, state), state)
+        if yes:
+            return Outcome([Reply("Dạ. Anh/chị cần làm thủ tục gì ạ?")], state)
+        return Outcome([Reply("Dạ vâng. Anh/chị cần hỏi gì thêm cứ nhắn cho tôi.")], state)
+
+    # ----- anything else -----------------------------------------------------------------------------
+    def _on_free_text(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        """nlu_fallback or an intent this walk does not know: a case answer in words, else a search."""
+        procedure = self._current(state)
+        if procedure is not None and state.channel is not None and state.case_index < len(procedure.cases):
+            labels = [a.label for a in procedure.cases[state.case_index].answers]
+            number = self._match_label(turn.text, labels)
+            if number is not None:
+                return self._record_answer(procedure, state, number)
+        return self._search_and_route(turn.text, state, on_unknown=self._unknown)
+
+    # ----- helpers -----------------------------------------------------------------------------------
+    def resume_offer(self, state: GuideState) -> Outcome:
+        """After another flow (e.g. a dossier status lookup): offer to continue the walk, if any."""
+        state = GuideState(**vars(state))
+        if self._current(state) is None:
+            return Outcome([], state)
+        return Outcome(self._resume(state), state)
+
+    def _resume(self, state: GuideState) -> list[Reply]:
+        procedure = self._current(state)
+        if procedure is None:
+            return []
+        if state.step_index is not None:
+            state.prompt = PROMPT_RESUME
+            return [texts.resume_prompt(state.step_index + 1)]
+        return self._advance(procedure, state)[-1:]
+
+    def _current_item(self, procedure: Procedure, state: GuideState) -> list[Reply]:
+        if state.step_index is not None:
+            return self._show_step(procedure, state, state.step_index).replies
+        return self._advance(procedure, state)
+
+    def _current(self, state: GuideState) -> Procedure | None:
+        return self.kb.get(state.procedure_code) if state.procedure_code else None
+
+    def _procedure(self, state: GuideState) -> Procedure:
+        procedure = self._current(state)
+        assert procedure is not None
+        return procedure
+
+    @staticmethod
+    def _code_in(turn: Turn) -> str | None:
+        code = turn.entities.get("procedure_code") or ""
+        match = _CODE_RE.search(code) or _CODE_RE.search(turn.text or "")
+        return match.group(0) if match else None
+
+    @staticmethod
+    def _answer_number(turn: Turn, count: int, entity: str = "case_answer") -> int | None:
+        raw = turn.entities.get(entity) or ""
+        match = _NUMBER_RE.search(str(raw)) or _NUMBER_RE.search(turn.text or "")
+        if not match:
+            return None
+        number = int(match.group(1))
+        return number if 1 <= number <= count else None
+
+    @staticmethod
+    def _match_label(text: str, labels: list[str]) -> int | None:
+        """The answer whose label the citizen typed (folded, fuzzy), e.g. "khong co giay chung sinh".
+
+        A negation ("không", "chưa") in the text and not at the start of a label (or the reverse)
+        lowers that label's score, so "không có giấy chứng sinh" does not match "Có Giấy chứng sinh".
+        """
+        from rapidfuzz import fuzz
+
+        query = fold(text or "")
+        if not query or query.startswith("/"):
+            return None
+        negated = any(word in _NO_WORDS for word in query.split())
+        scores: list[tuple[float, int]] = []
+        for number, label in enumerate(labels, start=1):
+            folded = fold(label)
+            score = fuzz.WRatio(query, folded)
+            if negated != (folded.split()[:1] != [] and folded.split()[0] in _NO_WORDS):
+                score *= 0.6
+            scores.append((score, number))
+        scores.sort(reverse=True)
+        if scores[0][0] < 80 or (len(scores) > 1 and scores[0][0] - scores[1][0] < 5):
+            return None  # nothing close, or a tie: the citizen must pick a button
+        return scores[0][1]
+
+    @staticmethod
+    def _yes_no_answer(labels: list[str], yes: bool) -> int | None:
+        """The only answer whose label starts with a yes-word (or a no-word); None if none or several."""
+        words = _YES_WORDS if yes else _NO_WORDS
+        found = [n for n, label in enumerate(labels, start=1) if fold(label).split()[:1] and fold(label).split()[0] in words]
+        return found[0] if len(found) == 1 else None

@@ -1,0 +1,182 @@
+"""The search engine: normalize → BM25 (+ optional dense) → priors → fusion → decision."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from bot.retrieval.config import RetrievalConfig
+from bot.retrieval.corpus import ProcedureDoc
+from bot.retrieval.decision import Decision, decide
+from bot.retrieval.lexical import LexicalRanker
+from bot.retrieval.normalize import Analysis, Normalizer
+
+if TYPE_CHECKING:
+    from bot.retrieval.dense import DenseRanker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hit:
+    code: str
+    title: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    decision: Decision
+    results: list[Hit] = field(default_factory=list)
+    confidence: float = 0.0
+
+    def to_json(self, query: str) -> dict:
+        return {
+            "query": query,
+            "decision": self.decision,
+            "results": [{"code": h.code, "title": h.title, "score": round(h.score, 4)} for h in self.results],
+        }
+
+
+class SearchEngine:
+    """Ranks procedures for a citizen's question. Thread-safe for concurrent `search` calls."""
+
+    def __init__(
+        self,
+        docs: Sequence[ProcedureDoc],
+        row_doc: Sequence[int],
+        normalizer: Normalizer,
+        lexical: LexicalRanker,
+        config: RetrievalConfig,
+        dense: "DenseRanker | None" = None,
+        row_kinds: Sequence[str] | None = None,
+    ) -> None:
+        self.docs = list(docs)
+        self.row_doc = np.asarray(row_doc, dtype=np.int64)
+        self.normalizer = normalizer
+        self.lexical = lexical
+        self.config = config
+        self._dense = dense
+        self._dense_lock = threading.Lock()
+        # rows are stored grouped by procedure (index order); doc d owns rows [start[d], start[d+1])
+        if len(self.row_doc) and np.any(np.diff(self.row_doc) < 0):
+            raise ValueError("rows must be grouped by procedure")
+        kinds = list(row_kinds) if row_kinds is not None else ["name"] * len(self.row_doc)
+        kind_weight = {"name": 1.0, "alias": 1.0, "example": config.example_weight}
+        self._row_weight = np.array([kind_weight.get(k, 1.0) for k in kinds], dtype=np.float32)
+        self.row_kinds = kinds
+        self._doc_start = np.searchsorted(self.row_doc, np.arange(len(self.docs) + 1), side="left")
+        preferred = config.preferred_level
+        self._prior = np.array(
+            [
+                1.0
+                + (config.level_boost if preferred and preferred in d.levels else 0.0)
+                + (config.curated_boost if d.curated else 0.0)
+                for d in self.docs
+            ],
+            dtype=np.float32,
+        )
+
+    @property
+    def dense_ready(self) -> bool:
+        return self._dense is not None
+
+    def attach_dense(self, dense: "DenseRanker") -> None:
+        """Called by the background loader once the dense index is in memory."""
+        with self._dense_lock:
+            self._dense = dense
+
+    def analyze(self, query: str) -> tuple[Analysis, list[str]]:
+        """Normalized query and its BM25 terms, unknown syllables repaired when enabled."""
+        analysis = self.normalizer.analyze(query)
+        if self.config.typo_correction:
+            segments = [[self.lexical.repair(w) for w in seg] for seg in analysis.segments]
+            analysis = Analysis(segments=segments, out_of_scope=analysis.out_of_scope)
+        return analysis, analysis.terms()
+
+    def _rows_of(self, doc: int) -> range:
+        return range(self._doc_start[doc], self._doc_start[doc + 1])
+
+    def _confidence(self, analysis: Analysis, weights: dict[str, float], query_cover: float, row: int) -> float:
+        """How sure we are that the top text answers the question (0..1).
+
+        The best of three kinds of evidence: the share of the question the text explains; when
+        the lexicon recognized a situation ("bố tôi mất"), the share of its expansion the text
+        explains; and the mass of matched two-syllable phrases (long questions full of words the
+        catalogue never uses still match "khai tử" or "tạm trú" as phrases). A lexicon
+        out-of-scope phrase ("giá vàng") scales the result down.
+        """
+        cfg = self.config
+        if row < 0:
+            return 0.0
+        evidence = [query_cover, min(1.0, self.lexical.phrase_mass(weights, row) / cfg.phrase_mass_full)]
+        if len(analysis.segments) > 1:
+            expansion_terms = Analysis(segments=analysis.segments[1:], out_of_scope=[]).terms()
+            expansion_weights = {t: weights.get(t, self.lexical.idf(t)) for t in expansion_terms}
+            evidence.append(self.lexical.overlap(expansion_weights, row)[0] * cfg.expansion_trust)
+        confidence = max(evidence)
+        if analysis.out_of_scope:
+            confidence *= cfg.out_of_scope_penalty
+        return confidence
+
+    def search(self, query: str, top: int = 5) -> SearchOutcome:
+        """Top `top` procedures with scores and the decision for the dialogue."""
+        if not isinstance(query, str):
+            raise TypeError("query must be text")
+        if top < 1:
+            raise ValueError("top must be at least 1")
+        cfg = self.config
+        analysis, terms = self.analyze(query)
+        if not terms:
+            return SearchOutcome(decision="unknown", results=[])
+        row_scores = self.lexical.scores(terms)
+        max_row = float(row_scores.max()) if len(row_scores) else 0.0
+        dense_scores = None
+        dense = self._dense
+        if dense is not None and cfg.dense_weight > 0:
+            dense_scores = dense.doc_scores(query, len(self.docs), self.row_doc)
+        if max_row <= 0 and dense_scores is None:
+            return SearchOutcome(decision="unknown", results=[])
+        pool: set[int] = set()
+        k = min(cfg.candidates, len(self.docs))
+        if max_row > 0:
+            top_rows = np.argsort(-row_scores)[: k * 4]
+            pool.update(int(self.row_doc[r]) for r in top_rows if row_scores[r] > 0)
+        if dense_scores is not None:
+            pool.update(np.argpartition(-dense_scores, k - 1)[:k].tolist())
+        weights = self.lexical.query_weights(terms)
+        scored: list[tuple[float, float, int, int]] = []
+        for d in pool:
+            best, best_cover, best_row = 0.0, 0.0, -1
+            for r in self._rows_of(d):
+                if row_scores[r] <= 0:
+                    continue
+                query_cover, text_cover = self.lexical.overlap(weights, r)
+                value = float(self._row_weight[r]) * (
+                    cfg.bm25_weight * float(row_scores[r]) / max_row
+                    + cfg.query_cover_weight * query_cover
+                    + cfg.text_cover_weight * text_cover
+                )
+                if value > best:
+                    best, best_cover, best_row = value, query_cover, r
+            if dense_scores is not None:
+                best += cfg.dense_weight * float(dense_scores[d])
+            scored.append((best * float(self._prior[d]), best_cover, d, best_row))
+        scored.sort(key=lambda item: (-item[0], self.docs[item[2]].code))
+        top_score, top_cover, _, top_row = scored[0]
+        second = scored[1][0] if len(scored) > 1 else 0.0
+        confidence = self._confidence(analysis, weights, top_cover, top_row)
+        decision = decide(
+            confidence,
+            top_score,
+            second,
+            sure_min_score=cfg.sure_min_score,
+            sure_min_margin=cfg.sure_min_margin,
+            unknown_below=cfg.unknown_below,
+        )
+        hits = [Hit(self.docs[d].code, self.docs[d].title, float(s)) for s, _, d, _ in scored[:top]]
+        return SearchOutcome(decision=decision, results=hits, confidence=confidence)

@@ -1,0 +1,243 @@
+"""The guidance walk (bot.guidance) on the fixture knowledge base, with the real BM25 search engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.guidance import MAX_MESSAGE_CHARS, Guide, GuideState, build_checklist
+from tests.guidance_support import Conversation, RecordedHit, RecordedOutcome, fixture_kb, real_search
+
+KHAI_SINH = "1.001193"
+NHAN_CHA = "1.000689"
+ONE_CHANNEL = "9.000001"
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return fixture_kb()
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    return real_search(tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture
+def chat(kb, search) -> Conversation:
+    return Conversation(Guide(kb, search))
+
+
+def _all_short(chat: Conversation) -> None:
+    for text in chat.texts:
+        assert len(text) <= MAX_MESSAGE_CHARS, text
+
+
+def test_free_text_finds_khai_sinh_and_shows_summary_then_channels(chat, kb):
+    chat.say("ask_procedure", "tôi muốn làm giấy khai sinh cho con")
+    summary = chat.texts[0]
+    procedure = kb.get(KHAI_SINH)
+    assert procedure.name in summary and "mã 1.001193" in summary
+    assert "Miễn phí" in summary and "1 ngày làm việc" in summary
+    assert procedure.source in summary and "27/11/2026" in summary
+    assert kb.office.address in summary
+    assert chat.payloads == ["/choose_online", "/choose_in_person"]
+    assert chat.state.procedure_code == KHAI_SINH
+    _all_short(chat)
+
+
+def test_without_diacritics_reaches_the_same_procedure(chat):
+    chat.say("ask_procedure", "lam giay khai sinh")
+    assert chat.state.procedure_code == KHAI_SINH
+
+
+def test_checklist_in_four_citizen_messages_with_case_changes(chat, kb):
+    chat.say("ask_procedure", "làm giấy khai sinh cho bé")
+    chat.say("choose_in_person", "trực tiếp")
+    assert chat.texts[-1].startswith("Câu 1/3:")
+    assert chat.payloads[1] == '/answer_case{"case_answer":"2"}'
+    chat.say("answer_case", '/answer_case{"case_answer":"2"}', case_answer="2")  # no birth certificate
+    chat.say("answer_case", "", case_answer="1")  # parents married
+    assert chat.texts[-1].startswith("Câu 3/3:")
+    chat.say("answer_case", "", case_answer="1")
+    checklist = chat.last.replies[0]
+    assert checklist.custom["kind"] == "checklist" and checklist.custom["code"] == KHAI_SINH
+    items = " | ".join(checklist.custom["items"])
+    assert "Văn bản của người làm chứng" in items and "Giấy chứng sinh" not in items
+    assert "/ask_steps" in chat.payloads
+    _all_short(chat)
+
+
+def test_checklist_builder_applies_removes_then_adds(kb):
+    procedure = kb.get(KHAI_SINH)
+    base = build_checklist(procedure, {})
+    assert [d.id for d in base.documents] == ["to_khai", "giay_chung_sinh", "giay_to_tuy_than"]
+    assert not base.complete and {d.id for d in base.maybe} >= {"van_ban_lam_chung", "van_ban_uy_quyen"}
+    case = build_checklist(procedure, {"giay_chung_sinh": 4, "cha_me_ket_hon": 1, "nguoi_di_dang_ky": 3})
+    assert [d.id for d in case.documents] == ["to_khai", "giay_to_tuy_than", "bien_ban_bo_roi", "van_ban_uy_quyen"]
+    assert case.complete and case.maybe == []
+
+
+def test_redirect_answer_switches_procedure_and_says_why(chat, kb):
+    chat.say("select_procedure", "", procedure_code=KHAI_SINH)
+    chat.say("choose_online")
+    chat.say("answer_case", "", case_answer="1")
+    chat.say("answer_case", "", case_answer="2")  # not married, father recognises the child
+    assert chat.state.procedure_code == NHAN_CHA
+    assert "nhận cha, mẹ, con" in chat.texts[0] and "mã 1.000689" in chat.texts[0]
+    assert chat.state.channel == "online"  # the channel already chosen is kept
+    _all_short(chat)
+
+
+def test_typed_case_answer_is_matched_to_a_label(chat):
+    chat.say("select_procedure", "", procedure_code=KHAI_SINH)
+    chat.say("choose_in_person")
+    chat.say("nlu_fallback", "khong co giay chung sinh, sinh o nha")
+    assert chat.state.case_answers == {"giay_chung_sinh": 2}
+
+
+def test_single_channel_procedure_skips_the_channel_question(chat):
+    chat.say("select_procedure", "", procedure_code=ONE_CHANNEL)
+    assert chat.state.channel == "in_person"
+    assert any("chỉ nộp trực tiếp" in t for t in chat.texts)
+    assert "/choose_online" not in chat.payloads
+    checklists = [r.custom for r in chat.last.replies if r.custom]
+    assert checklists[0]["items"] == ["Đơn đề nghị – 1 bản chính"]  # no cases: the checklist at once
+
+
+def test_steps_next_previous_jump_and_finish(chat):
+    chat.say("select_procedure", "", procedure_code=ONE_CHANNEL)
+    chat.say("ask_steps")
+    assert chat.texts == ["Bước 1/2: Đến bộ phận một cửa."]
+    assert chat.payloads == ["/next_step", "/previous_step", "/ask_documents", "/end_walk"]
+    chat.say("previous_step")
+    assert chat.texts[0] == "Đây là bước đầu tiên."
+    chat.say("go_to_step", "bước 2", step_number="2")
+    assert chat.texts[0].startswith("Bước 2/2")
+    chat.say("go_to_step", "bước 9", step_number="9")
+    assert "từ bước 1 đến bước 2" in chat.texts[0]
+    chat.say("next_step")  # past the last step: recap
+    assert chat.texts[0].startswith("Tóm tắt: Thủ tục thử nghiệm")
+    assert "8.000 đồng" in chat.texts[0] and "mã hồ sơ" in chat.texts[1]
+    assert chat.texts[2] == "Thông tin có hữu ích không?"
+    outcome = chat.say("affirm", "có")
+    assert outcome.feedback == (True, None)
+
+
+def test_mid_way_question_answers_then_offers_to_resume(chat, kb):
+    chat.say("select_procedure", "", procedure_code=ONE_CHANNEL)
+    chat.say("ask_steps")
+    chat.say("next_step")
+    chat.say("ask_fee", "lệ phí bao nhiêu?")
+    assert "8.000 đồng" in chat.texts[0] and "Mã 9.000001" in chat.texts[0]
+    assert chat.texts[-1] == "Tiếp tục từ bước 2?"
+    chat.say("ask_where", "nộp ở đâu?")
+    assert kb.office.phone in chat.texts[0] and "Thứ Hai – Thứ Sáu" in chat.texts[0]
+    chat.say("affirm", "có")
+    assert chat.texts[0].startswith("Bước 2/2")
+
+
+def test_mid_way_question_before_steps_repeats_the_pending_question(chat):
+    chat.say("select_procedure", "", procedure_code=KHAI_SINH)
+    chat.say("ask_time", "mất mấy ngày?")
+    assert "1 ngày làm việc" in chat.texts[0]
+    assert chat.payloads == ["/choose_online", "/choose_in_person"]
+
+
+def test_asking_another_procedure_mid_way_asks_to_confirm(kb):
+    chat = Conversation(Guide(kb, lambda q, top: RecordedOutcome("sure", [RecordedHit(NHAN_CHA, "x")])))
+    chat.say("select_procedure", "", procedure_code=KHAI_SINH)
+    chat.say("choose_online")
+    chat.say("ask_procedure", "chưa đăng ký kết hôn, bố muốn nhận con khi làm khai sinh")
+    assert chat.state.pending_switch == NHAN_CHA and chat.state.procedure_code == KHAI_SINH
+    assert chat.payloads == ["/affirm", "/deny"]
+    chat.say("deny", "không")
+    assert chat.state.procedure_code == KHAI_SINH and chat.state.pending_switch is None
+    assert chat.texts[-1].startswith("Câu 1/3")
+    chat.say("ask_procedure", "chưa đăng ký kết hôn, bố muốn nhận con khi làm khai sinh")
+    chat.say("affirm", "có")
+    assert chat.state.procedure_code == NHAN_CHA and chat.state.channel is None
+
+
+def test_ambiguous_mid_way_offers_buttons_and_a_choice_switches(chat):
+    chat.say("select_procedure", "", procedure_code=KHAI_SINH)
+    chat.say("ask_procedure", "làm khai sinh cho con khi chưa đăng ký kết hôn")
+    if chat.state.pending_switch is None:  # the engine may be unsure between the two khai sinh procedures
+        assert NHAN_CHA in chat.state.candidates
+        chat.say("select_procedure", "", procedure_code=NHAN_CHA)
+    else:
+        chat.say("affirm", "có")
+    assert chat.state.procedure_code == NHAN_CHA
+
+
+def test_ambiguous_search_offers_top_three_as_buttons(kb):
+    hits = [RecordedHit(KHAI_SINH, "a"), RecordedHit(NHAN_CHA, "b"), RecordedHit(ONE_CHANNEL, "c"), RecordedHit("1.999999", "d")]
+    chat = Conversation(Guide(kb, lambda q, top: RecordedOutcome("ambiguous", hits)))
+    chat.say("ask_procedure", "làm giấy tờ cho con")
+    assert chat.texts == ["Anh/chị muốn hỏi thủ tục nào?"]
+    assert chat.payloads == [f'/select_procedure{{"procedure_code":"{c}"}}' for c in (KHAI_SINH, NHAN_CHA, ONE_CHANNEL)]
+    chat.say("choose_online")  # a channel before choosing: the candidates are shown again
+    assert len(chat.payloads) == 3
+    chat.say("select_procedure", "", procedure_code=NHAN_CHA)
+    assert chat.state.procedure_code == NHAN_CHA and chat.state.channel == "online"
+
+
+def test_unknown_is_honest_gives_two_examples_and_handoff(kb):
+    chat = Conversation(Guide(kb, lambda q, top: RecordedOutcome("unknown")))
+    chat.say("ask_procedure", "thời tiết hôm nay thế nào")
+    assert "chưa tìm được thủ tục" in chat.texts[0]
+    assert chat.texts[0].count("\"") == 4  # two quoted example phrasings from the knowledge base
+    assert chat.payloads == ["/human_handoff"]
+    assert chat.state.procedure_code is None
+
+
+def test_unknown_code_and_missing_procedure_are_clear(chat):
+    chat.say("select_procedure", "", procedure_code="1.999999")
+    assert "1.999999" in chat.texts[0] and chat.state.procedure_code is None
+    chat.say("next_step")
+    assert "thủ tục nào" in chat.texts[0]
+
+
+def test_end_walk_and_feedback_no(chat):
+    chat.say("select_procedure", "", procedure_code=KHAI_SINH)
+    chat.say("choose_online")
+    chat.say("end_walk", "kết thúc")
+    assert chat.texts[-1] == "Thông tin có hữu ích không?"
+    outcome = chat.say("deny", "không")
+    assert outcome.feedback == (False, None)
+
+
+def test_state_survives_slots_and_tolerates_bad_values():
+    state = GuideState(procedure_code=KHAI_SINH, channel="online", case_answers={"a": 2}, case_index=1, step_index=3)
+    assert GuideState.from_slots(state.to_slots()) == state
+    broken = GuideState.from_slots({"channel": "fax", "case_answers": "x", "case_index": "abc", "step_index": 2.0})
+    assert broken.channel is None and broken.case_answers == {} and broken.case_index == 0 and broken.step_index == 2
+
+
+def test_generic_question_without_procedure_asks_which(chat):
+    chat.say("ask_fee", "lệ phí bao nhiêu?")
+    assert "thủ tục nào" in chat.texts[0] and chat.state.procedure_code is None
+
+
+def test_generic_question_during_a_walk_never_switches(chat):
+    chat.say("select_procedure", "", procedure_code=ONE_CHANNEL)
+    for intent, text in (("ask_documents", "cần giấy tờ gì"), ("ask_where", "nộp ở đâu"), ("ask_fee", "lệ phí bao nhiêu")):
+        chat.say(intent, text)
+        assert chat.state.procedure_code == ONE_CHANNEL and chat.state.pending_switch is None
+
+
+def test_documents_question_naming_a_procedure_gives_the_checklist_at_once(chat):
+    chat.say("ask_documents", "làm giấy khai sinh cần giấy tờ gì")
+    custom = [r.custom for r in chat.last.replies if r.custom]
+    assert custom and custom[0]["code"] in ("1.001193", "1.000689")
+    assert chat.state.procedure_code == custom[0]["code"]
+
+
+def test_documents_button_during_questions_shows_checklist_then_the_same_question(chat):
+    chat.say("ask_procedure", "tôi muốn làm giấy khai sinh cho con")
+    chat.say("choose_online", "online")
+    assert chat.payloads[-1] == "/ask_documents"
+    chat.say("ask_documents")  # third citizen message: the checklist, conditional documents marked
+    custom = [r.custom for r in chat.last.replies if r.custom][0]
+    assert custom["code"] == KHAI_SINH and len(custom["items"]) == 3
+    assert any("Tùy trường hợp" in t for t in chat.texts)
+    assert chat.texts[-1].startswith("Câu 1/3:")
