@@ -43,8 +43,9 @@ shell: setup train index ## talk to the bot in the terminal
 test: setup validate train index test-py test-stories ## everything CI runs
 	@echo "make test: all checks passed"
 
-test-py: ## pytest (unit, integration, end-to-end through real servers)
+test-py: ## pytest: .venv (unit, integration, e2e through real servers) and .venv-rasa (channels inside Rasa)
 	$(PY) -m pytest -q
+	.venv-rasa/bin/python -m pytest -q -m rasa_env tests/test_channels_units.py tests/test_channels_live.py
 
 test-stories: ## Rasa end-to-end test stories (tests/stories) against a live action server
 	$(PY) -m bot rasa-test

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import unicodedata
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -26,7 +27,6 @@ from bot.cases.replies import ask_code_text, ask_verification_text, invalid_code
 from bot.cases.service import CaseService, LookupResult, get_case_service
 from bot.cases.verification import extract_last4
 
-FORM = "case_status_form"
 OUTCOME_SLOT = "case_lookup_outcome"
 
 # Tests put a service built on a temporary database here; None means the one from settings.
@@ -39,6 +39,17 @@ def _service() -> CaseService:
 
 def _text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
+
+
+# "mã ở đâu", "ma ho so o dau", "không thấy mã": a question about the code, answered by asking again.
+_WHERE_WORDS = re.compile(r"\b(o dau|cho nao|khong thay|khong co ma|tim ma|ma la gi|ma nao)\b")
+NOT_GIVEN = "\x00not-given"
+
+
+def _asks_where_the_code_is(text: str) -> bool:
+    plain = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    plain = "".join(ch for ch in plain if unicodedata.category(ch) != "Mn")
+    return bool(_WHERE_WORDS.search(plain)) and bool(re.search(r"\bma\b", plain))
 
 
 def _clear() -> list[EventType]:
@@ -71,14 +82,19 @@ class ValidateCaseStatusForm(FormValidationAction):
         code = (codes.find(entity) if entity else None) or codes.find(text)
         if code:
             return {"dossier_code": code}
-        if requested == "dossier_code" and not text.startswith("/") and re.search(r"\d", text):
-            return {"dossier_code": text}  # a try of the wrong shape: validation explains where the code is
-        return {}  # not an answer (e.g. a question): the form is rejected and other rules answer
+        if requested == "dossier_code" and not text.startswith("/"):
+            if re.search(r"\d", text):
+                return {"dossier_code": text}  # a try of the wrong shape: validation says so, the form asks again
+            if _asks_where_the_code_is(text):
+                return {"dossier_code": NOT_GIVEN}  # the form's question says where the code is written
+        return {}  # not an answer (e.g. another question): the form is rejected and other rules answer
 
     async def validate_dossier_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         service = _service()
+        if value == NOT_GIVEN:
+            return {"dossier_code": None, "server_ok": True}
         code = service.codes.match(str(value or ""))
         if code is None:
             dispatcher.utter_message(text=invalid_code_text(service.codes))

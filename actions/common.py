@@ -42,8 +42,19 @@ def send(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
         dispatcher.utter_message(**kwargs)
 
 
-def slot_events(state: GuideState) -> list[SlotSet]:
-    return [SlotSet(name, value) for name, value in state.to_slots().items()] + [SERVER_OK]
+def slot_events(state: GuideState, tracker: Tracker | None = None) -> list[SlotSet]:
+    """SlotSet for each guidance slot that changed (all of them without a tracker), then server_ok.
+
+    Only changes are sent: Rasa serialises every event of the conversation on each action call, so
+    fewer events keep long conversations fast.
+    """
+    current = tracker.current_slot_values() if tracker is not None else {}
+    changed = [
+        SlotSet(name, value)
+        for name, value in state.to_slots().items()
+        if tracker is None or current.get(name) != value
+    ]
+    return changed + [SERVER_OK]
 
 
 def last_messages(tracker: Tracker, limit: int = 6) -> str:

@@ -80,7 +80,7 @@ class ActionGuide(Action):
             helpful, comment = outcome.feedback
             save_feedback(tracker, helpful, comment, outcome.state.procedure_code)
         send(dispatcher, outcome.replies)
-        return slot_events(outcome.state)
+        return slot_events(outcome.state, tracker)
 
 
 class ActionResumeGuide(Action):
@@ -96,4 +96,4 @@ class ActionResumeGuide(Action):
             log.exception("resume offer failed")
             return [SERVER_OK]
         send(dispatcher, outcome.replies)
-        return slot_events(outcome.state)
+        return slot_events(outcome.state, tracker)

@@ -18,9 +18,10 @@ def fixture_kb() -> KnowledgeBase:
 
 def real_search(index_dir: Path):
     """BM25 engine of bot.retrieval over the fixture knowledge base (index built in `index_dir`)."""
-    from bot.retrieval import RetrievalConfig, open_engine, resolve_sources
+    from bot.retrieval import RetrievalConfig, open_engine
+    from bot.retrieval.index import Sources
 
-    sources = resolve_sources(knowledge_dir=FIXTURE_KB, config=dataclasses.replace(RetrievalConfig(), dense_weight=0.0))
+    sources = Sources(knowledge_dir=FIXTURE_KB, catalog=None, config=dataclasses.replace(RetrievalConfig(), dense_weight=0.0))
     engine = open_engine(sources, index_dir=index_dir, show_progress=False)
     return lambda query, top: engine.search(query, top=top)
 

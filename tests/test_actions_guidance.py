@@ -24,10 +24,14 @@ def actions_env(tmp_path, monkeypatch):
 
     import actions.guidance as guidance
 
-    monkeypatch.setenv("BOT_KNOWLEDGE_DIR", str(FIXTURE_KB))
-    monkeypatch.setenv("BOT_DATABASE", str(tmp_path / "bot.db"))
-    monkeypatch.setenv("BOT_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.delenv("BOT_CATALOG", raising=False)
+    settings = tmp_path / "settings.yml"
+    settings.write_text(
+        f"knowledge_dir: {FIXTURE_KB}\ncatalog: null\ndatabase: {tmp_path / 'bot.db'}\nindex_dir: {tmp_path / 'index'}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BOT_SETTINGS", str(settings))
+    for name in ("BOT_KNOWLEDGE_DIR", "BOT_CATALOG", "BOT_DATABASE", "BOT_INDEX_DIR"):
+        monkeypatch.delenv(name, raising=False)
 
     def reset() -> None:
         get_settings.cache_clear()

@@ -115,12 +115,19 @@ def test_code_in_the_first_message_is_taken_at_activation(demo: list[Dossier]) -
 
 def test_badly_shaped_code_is_explained_with_an_example(demo: list[Dossier]) -> None:
     events, messages = _validate("s1", "HS 2024 123", "dossier_code")
-    assert _slots(events)["dossier_code"] is None
-    assert "Giấy tiếp nhận hồ sơ" in messages[0]["text"] and "000.00.04.H51-261120-0001" in messages[0]["text"]
+    assert _slots(events)["dossier_code"] is None  # the form asks again (the question says where to look)
+    assert "chưa đúng dạng" in messages[0]["text"] and "000.00.04.H51-261120-0001" in messages[0]["text"]
+    assert "2024" not in messages[0]["text"]  # what the citizen typed is not echoed
 
 
-def test_a_question_instead_of_a_code_is_left_to_other_rules(demo: list[Dossier]) -> None:
-    events, messages = _validate("s1", "mã hồ sơ nằm ở đâu", "dossier_code")
+@pytest.mark.parametrize("text", ["mã hồ sơ nằm ở đâu", "ma ho so o dau vay", "tôi không thấy mã"])
+def test_asking_where_the_code_is_gets_the_question_again(demo: list[Dossier], text: str) -> None:
+    events, messages = _validate("s1", text, "dossier_code")
+    assert _slots(events) == {"dossier_code": None, "server_ok": True} and messages == []
+
+
+def test_another_question_instead_of_a_code_is_left_to_other_rules(demo: list[Dossier]) -> None:
+    events, messages = _validate("s1", "lệ phí làm khai sinh bao nhiêu", "dossier_code")
     assert events == [] and messages == []  # Rasa rejects the form for this turn
 
 
@@ -176,7 +183,7 @@ def test_lockout_is_announced_without_asking_for_digits(demo: list[Dossier]) -> 
 def test_garbled_digits_are_asked_again(demo: list[Dossier]) -> None:
     events, messages = _validate("s7", "12", "verification_code", dossier_code=demo[0].code)
     assert _slots(events) == {"verification_code": None, "server_ok": True}
-    assert "4 chữ số cuối" in messages[0]["text"]
+    assert "4 chữ số" in messages[0]["text"]
 
 
 def test_ask_action_follows_the_configured_mode(demo: list[Dossier]) -> None:

@@ -105,7 +105,7 @@ def test_badly_shaped_input_is_explained_and_not_counted(setup: tuple[CaseServic
     assert service.lookup("dan", "HS-12", "4821").outcome == "invalid_code"
     assert service.lookup("dan", dossiers[0].code, "12").outcome == "invalid_verification"
     assert service.limiter.state("dan").failures == 0
-    assert "Giấy tiếp nhận hồ sơ" in service.reply(service.lookup("dan", "HS-12", "4821")).text
+    assert "chưa đúng dạng" in service.reply(service.lookup("dan", "HS-12", "4821")).text
 
 
 def test_lockout_after_five_failures_even_for_the_right_pair(setup: tuple[CaseService, list[Dossier]], clock: FakeClock) -> None:

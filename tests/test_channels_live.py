@@ -137,7 +137,7 @@ class TelegramApi:
         if method == "getUpdates":
             offset = int(call.body.get("offset") or 0)
             return 200, {"ok": True, "result": [u for u in self.updates if u["update_id"] >= offset]}
-        if method in {"answerCallbackQuery", "deleteWebhook"}:
+        if method in {"answerCallbackQuery", "deleteWebhook", "sendChatAction"}:
             return 200, {"ok": True, "result": True}
         return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
 
@@ -286,6 +286,7 @@ def test_telegram_text_message_gets_the_greeting(rasa, telegram_stub) -> None:
     texts = sent_texts(stub.wait_for(lambda calls: bool(sent_texts(calls))))
     assert any("Xin chào" in t for t in texts)
     assert all(int(c.body["chat_id"]) == CHAT_ID for c in stub.calls if c.path.endswith("/sendMessage"))
+    assert any(c.path.endswith("/sendChatAction") and c.body["action"] == "typing" for c in stub.calls)
 
 
 @pytest.mark.slow

@@ -139,6 +139,8 @@ def test_commands_become_rasa_messages() -> None:
     assert telegram.command_to_message("/tracuu", commands) == "/check_status"
     assert telegram.command_to_message("/khong_co", commands) is None
     assert telegram.command_to_message("xin chào", commands) is None
+    assert telegram.command_to_message("/khaisinh", {"khaisinh": '/select_procedure{"procedure_code":"1.001193"}'}) == (
+        '/select_procedure{"procedure_code":"1.001193"}')
 
 
 def test_long_payloads_get_short_callback_data() -> None:

@@ -61,4 +61,6 @@ def test_percentile_nearest_rank_and_result_line():
 def test_bench_chat_rejects_bad_concurrency(capsys):
     assert main(["bench", "chat", "--concurrency", "0"]) == 2
     assert "positive integers" in capsys.readouterr().err
-    assert build_parser().parse_args(["bench", "chat"]).url == "http://127.0.0.1:5005"
+    assert build_parser().parse_args(["bench", "chat"]).url is None  # no URL: a private stack is started
+    assert main(["bench", "chat", "--model", "/nonexistent/model.tar.gz"]) == 2
+    assert "no trained model" in capsys.readouterr().err

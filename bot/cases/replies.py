@@ -51,8 +51,9 @@ def ask_code_text(codes: DossierCodes) -> str:
 
 
 def invalid_code_text(codes: DossierCodes) -> str:
+    """Said before the code is asked again (the question itself says where the code is written)."""
     examples = " hoặc ".join(codes.examples[:2])
-    return f"Mã này chưa đúng dạng mã hồ sơ. {WHERE_IS_THE_CODE} Ví dụ: {examples}. Anh/chị nhập lại giúp tôi."
+    return f"Mã này chưa đúng dạng mã hồ sơ (ví dụ đúng: {examples})."
 
 
 def verification_label(mode: str) -> str:
@@ -67,7 +68,8 @@ def ask_verification_text(mode: str) -> str:
 
 
 def invalid_verification_text(mode: str) -> str:
-    return f"Anh/chị nhập đúng 4 chữ số cuối của {verification_label(mode)} (ví dụ: 4821)."
+    """Said before the digits are asked again."""
+    return "Tôi chưa thấy đủ 4 chữ số (ví dụ: 4821)."
 
 
 def no_match_reply(attempts_left: int) -> Reply:

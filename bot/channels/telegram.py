@@ -12,6 +12,7 @@ else is answered 403 before the body is read.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -25,6 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
@@ -116,6 +118,8 @@ def command_to_message(text: str, commands: dict[str, str]) -> str | None:
     if template is None:
         return None
     args = args.strip()
+    if "{args" not in template:
+        return template  # a fixed message, possibly with literal braces: not a format string
     if "{args_json}" in template and not args:
         # no argument: ask the dialogue to start the lookup (it asks for the code)
         return template.split("{{", 1)[0] if "{{" in template else template.replace("{args_json}", "")
@@ -250,12 +254,21 @@ class TelegramInput(InputChannel):
     ) -> None:
         sender_id = f"telegram:{chat_id}"
         logger.info("telegram: message %s", describe(sender_id, text))
+        typing = asyncio.ensure_future(self._show_typing(chat_id))  # while a search may take a moment
         collector = CollectingOutputChannel()
         await on_new_message(
             UserMessage(text, collector, sender_id, input_channel=self.name(), metadata={"channel": "telegram"})
         )
+        await typing
         sent = await send_replies(self.bot(), chat_id, to_replies(collector.messages), self.payloads)
         logger.debug("telegram: %d message(s) sent to %s", sent, describe(sender_id, ""))
+
+    async def _show_typing(self, chat_id: int | str) -> None:
+        """Best effort 'typing…' indicator; a failure here must not stop the answer."""
+        try:
+            await self.bot().send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
+        except TelegramError as exc:
+            logger.debug("telegram: sendChatAction failed: %s", exc.__class__.__name__)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         if not self.mounted:

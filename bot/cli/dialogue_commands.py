@@ -111,7 +111,13 @@ def run_cross_validation(folds: int, out: Path, rasa_bin: Path, config: Path, nl
         "--cross-validation", "--folds", str(folds), "--out", str(out),
     ]
     env = {"RASA_TELEMETRY_ENABLED": "false", "PATH": "/usr/bin:/bin"}
-    subprocess.run(command, cwd=PROJECT_ROOT, check=True, env=env)
+    log_path = out / "rasa-test.log"
+    print(f"cross-validation: {folds} folds, Rasa output in {log_path}", flush=True)
+    with open(log_path, "wb") as log:
+        done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
+        raise RuntimeError(f"rasa test nlu failed ({done.returncode}):\n" + "\n".join(tail))
     report = out / "intent_report.json"
     if not report.exists():
         raise FileNotFoundError(f"{report}: Rasa wrote no intent report")
@@ -202,20 +208,41 @@ async def run_level(url: str, concurrency: int, messages: int, timeout: float = 
     )
 
 
+def _run_levels(url: str, levels: list[int], messages: int, warmup: int) -> bool:
+    print(f"bench chat against {url} (warm-up {warmup} messages)", flush=True)
+    asyncio.run(run_level(url, 1, warmup))
+    ok = True
+    for level in levels:
+        result = asyncio.run(run_level(url, level, messages or max(60, 15 * level)))
+        print(result.line(), flush=True)
+        ok = ok and result.errors == 0
+    return ok
+
+
 def _bench_chat(args: argparse.Namespace) -> int:
-    levels = [int(x) for x in str(args.concurrency).split(",") if x.strip()]
+    try:
+        levels = [int(x) for x in str(args.concurrency).split(",") if x.strip()]
+    except ValueError:
+        levels = []
     if not levels or any(level < 1 for level in levels):
         print("error: --concurrency needs positive integers, e.g. 1,20", file=sys.stderr)
         return 2
-    print(f"bench chat against {args.url} (warm-up {args.warmup} messages)")
-    asyncio.run(run_level(args.url, 1, args.warmup))
-    failed = False
-    for level in levels:
-        messages = args.messages if args.messages else max(60, 15 * level)
-        result = asyncio.run(run_level(args.url, level, messages))
-        print(result.line())
-        failed = failed or result.errors > 0
-    return 1 if failed else 0
+    if args.url:
+        return 0 if _run_levels(args.url, levels, args.messages, args.warmup) else 1
+    # No URL: start a private stack on free ports (action server + Rasa), scratch database and index.
+    import tempfile
+
+    from bot.processes import ActionServer, RasaServer
+
+    model = Path(args.model)
+    if not model.exists():
+        print(f"error: {model}: no trained model (run `make train`)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
+        env = {"BOT_DATABASE": str(Path(tmp) / "bot.db")}
+        with ActionServer(env=env) as actions, RasaServer(model=model, actions_url=actions.webhook_url) as rasa:
+            ok = _run_levels(rasa.url, levels, args.messages, args.warmup)
+    return 0 if ok else 1
 
 
 def _sync_office(args: argparse.Namespace) -> int:
@@ -247,7 +274,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     bench = command_group(subparsers, "bench", "benchmarks")
     chat = bench.add_parser("chat", help="scripted conversations through the REST channel: p50/p95, msg/s")
-    chat.add_argument("--url", default="http://127.0.0.1:5005", help="Rasa server base URL")
+    chat.add_argument("--url", default=None, help="base URL of a running Rasa server (default: start a private stack)")
+    chat.add_argument("--model", default=str(PROJECT_ROOT / "models" / "tthc.tar.gz"), help="model for the private stack")
     chat.add_argument("--concurrency", default="1,20", help="comma-separated numbers of parallel citizens")
     chat.add_argument("--messages", type=int, default=0, help="messages per level (default: max(60, 15 x citizens))")
     chat.add_argument("--warmup", type=int, default=10)

@@ -37,6 +37,10 @@ class RetrievalConfig:
     bm25_weight: float = 0.4
     query_cover_weight: float = 0.4
     text_cover_weight: float = 0.2
+    # Per lexicon qualifier ("lại", "lưu động", ...) in a procedure's name but not in the question.
+    qualifier_penalty: float = 0.85
+    qualifier_symmetric: bool = False  # also penalize procedures without the qualifier a question names
+    qualifier_window: int = 12  # syllables at the head of the name where qualifiers count
     # Example questions are long and mention neighbouring procedures; they count a bit less.
     example_weight: float = 0.9
     # Decision thresholds (on the top hit): see docs/retrieval.md.

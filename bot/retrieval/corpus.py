@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Protocol
 
@@ -55,10 +56,23 @@ class ProcedureDoc:
         )
 
 
+# Where the descriptive tail of an official name starts: "Đăng ký, cấp biển số xe lần đầu | thực hiện
+# bằng dịch vụ công một phần hoặc trực tiếp thực hiện tại cấp trung ương, cấp tỉnh, cấp xã".
+_TAIL = re.compile(r"\s*(\(|;|\bthực hiện (tại|bằng)\b|\bbằng dịch vụ công\b|\btrên (cổng|môi trường)\b)", re.IGNORECASE)
+
+
+def core_title(name: str) -> str:
+    """The official name without its procedural tail (parenthesis, "thực hiện tại ...", ...)."""
+    match = _TAIL.search(name)
+    core = name[: match.start()].strip(" ,.-–") if match else name.strip()
+    return core if len(core) >= 8 else name.strip()
+
+
 def doc_from_procedure(procedure: _ProcedureLike, curated: bool) -> ProcedureDoc:
-    """Name, short name, aliases and example questions, without duplicates, name first."""
+    """Name, its core, short name, aliases and example questions, without duplicates, name first."""
     labelled = [
         (procedure.name, "name"),
+        (core_title(procedure.name), "name"),
         (procedure.short_name or "", "alias"),
         *((alias, "alias") for alias in procedure.aliases),
         *((question, "example") for question in procedure.example_questions),

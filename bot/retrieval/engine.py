@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from bot.retrieval.config import RetrievalConfig
-from bot.retrieval.corpus import ProcedureDoc
+from bot.retrieval.corpus import ProcedureDoc, core_title
 from bot.retrieval.decision import Decision, decide
 from bot.retrieval.lexical import LexicalRanker
 from bot.retrieval.normalize import Analysis, Normalizer
@@ -18,7 +17,7 @@ from bot.retrieval.normalize import Analysis, Normalizer
 if TYPE_CHECKING:
     from bot.retrieval.dense import DenseRanker
 
-log = logging.getLogger(__name__)
+MAX_QUERY_CHARS = 500  # a question longer than this is cut: latency stays bounded
 
 
 @dataclass(frozen=True)
@@ -69,13 +68,28 @@ class SearchEngine:
         kind_weight = {"name": 1.0, "alias": 1.0, "example": config.example_weight}
         self._row_weight = np.array([kind_weight.get(k, 1.0) for k in kinds], dtype=np.float32)
         self.row_kinds = kinds
+        self._doc_qualifiers = [self._title_qualifiers(d.title) for d in self.docs]
         self._doc_start = np.searchsorted(self.row_doc, np.arange(len(self.docs) + 1), side="left")
-        preferred = config.preferred_level
-        self._prior = np.array(
+        self._prior = self._priors_for(config.preferred_level)
+        # a question that names a level ("... cấp tỉnh", "ở trung ương") moves the level prior there
+        self._level_priors = {level: self._priors_for(level) for level in ("xa", "tinh", "bo")}
+
+    def _title_qualifiers(self, title: str) -> frozenset[str]:
+        """Qualifiers in the head of an official name: what makes it a variant ("đăng ký LẠI khai tử").
+
+        Only the first syllables count: long names list who may apply ("... công dân Việt Nam, người
+        nước ngoài đang cư trú ...") and that tail must not make them look like variants.
+        """
+        words = self.normalizer.analyze(core_title(title), query=False).words[: self.config.qualifier_window]
+        return self.normalizer.qualifiers(Analysis(segments=[words], out_of_scope=[]))
+
+    def _priors_for(self, level: str | None) -> np.ndarray:
+        cfg = self.config
+        return np.array(
             [
                 1.0
-                + (config.level_boost if preferred and preferred in d.levels else 0.0)
-                + (config.curated_boost if d.curated else 0.0)
+                + (cfg.level_boost if level and level in d.levels else 0.0)
+                + (cfg.curated_boost if d.curated else 0.0)
                 for d in self.docs
             ],
             dtype=np.float32,
@@ -108,7 +122,7 @@ class SearchEngine:
         the lexicon recognized a situation ("bố tôi mất"), the share of its expansion the text
         explains; and the mass of matched two-syllable phrases (long questions full of words the
         catalogue never uses still match "khai tử" or "tạm trú" as phrases). A lexicon
-        out-of-scope phrase ("giá vàng") scales the result down.
+        out-of-scope phrase ("giá vàng") scales the result down unless a situation was recognized.
         """
         cfg = self.config
         if row < 0:
@@ -119,7 +133,9 @@ class SearchEngine:
             expansion_weights = {t: weights.get(t, self.lexical.idf(t)) for t in expansion_terms}
             evidence.append(self.lexical.overlap(expansion_weights, row)[0] * cfg.expansion_trust)
         confidence = max(evidence)
-        if analysis.out_of_scope:
+        if analysis.out_of_scope and len(analysis.segments) == 1:
+            # an out-of-scope topic, unless the lexicon also recognized a procedure situation
+            # ("mất thẻ căn cước trên xe buýt")
             confidence *= cfg.out_of_scope_penalty
         return confidence
 
@@ -130,6 +146,7 @@ class SearchEngine:
         if top < 1:
             raise ValueError("top must be at least 1")
         cfg = self.config
+        query = query[:MAX_QUERY_CHARS]
         analysis, terms = self.analyze(query)
         if not terms:
             return SearchOutcome(decision="unknown", results=[])
@@ -149,6 +166,9 @@ class SearchEngine:
         if dense_scores is not None:
             pool.update(np.argpartition(-dense_scores, k - 1)[:k].tolist())
         weights = self.lexical.query_weights(terms)
+        query_qualifiers = self.normalizer.qualifiers(analysis)
+        named_levels = self.normalizer.levels(query)
+        prior = self._level_priors[next(iter(named_levels))] if len(named_levels) == 1 else self._prior
         scored: list[tuple[float, float, int, int]] = []
         for d in pool:
             best, best_cover, best_row = 0.0, 0.0, -1
@@ -165,7 +185,15 @@ class SearchEngine:
                     best, best_cover, best_row = value, query_cover, r
             if dense_scores is not None:
                 best += cfg.dense_weight * float(dense_scores[d])
-            scored.append((best * float(self._prior[d]), best_cover, d, best_row))
+            # a variant procedure ("đăng ký LẠI khai tử") the question gives no hint of ranks lower, and
+            # (symmetric) a procedure sharing no qualifier with a question that asks for one ("GIA HẠN tạm trú")
+            qualifiers = self._doc_qualifiers[d]
+            asked_other = cfg.qualifier_symmetric and query_qualifiers and not qualifiers & query_qualifiers
+            if (qualifiers and not qualifiers & query_qualifiers) or asked_other:
+                penalty = cfg.qualifier_penalty
+            else:
+                penalty = 1.0
+            scored.append((best * float(prior[d]) * penalty, best_cover, d, best_row))
         scored.sort(key=lambda item: (-item[0], self.docs[item[2]].code))
         top_score, top_cover, _, top_row = scored[0]
         second = scored[1][0] if len(scored) > 1 else 0.0

@@ -27,7 +27,7 @@ from bot.retrieval.normalize import Normalizer, load_lexicon
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 4  # bump when the index layout or the term analysis changes
+INDEX_VERSION = 5  # bump when the index layout or the term analysis changes
 KEEP_INDEXES = 4  # older index folders beyond this many are removed
 
 
@@ -132,7 +132,7 @@ def build_index(
     normalizer = Normalizer(load_lexicon(sources.config.lexicon_path()))
     with tqdm(total=len(docs), desc="index: texts", unit="proc", disable=not show_progress, leave=False) as bar:
         row_doc, rows, row_texts, row_kinds = analyze_docs(docs, normalizer, bar.update)
-    lexical = LexicalRanker.build(rows, k1=sources.config.bm25_k1, b=sources.config.bm25_b)
+    lexical = LexicalRanker.build(rows, k1=sources.config.bm25_k1, b=sources.config.bm25_b, groups=row_doc)
     index_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
     try:
@@ -155,8 +155,13 @@ def build_index(
         }
         (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         if target.exists():
-            shutil.rmtree(target)
-        os.replace(work, target)
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.replace(work, target)
+        except OSError:
+            if not (target / "meta.json").is_file():
+                raise
+            shutil.rmtree(work, ignore_errors=True)  # another process finished the same index first
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -186,6 +191,6 @@ def load_lexical(folder: Path) -> LexicalParts:
         raise IndexError_(f"{folder}: index version {meta.get('version')} != {INDEX_VERSION}")
     docs = [ProcedureDoc.from_json(d) for d in meta["docs"]]
     rows = [list(r) for r in meta["rows"]]
-    lexical = LexicalRanker.load(folder / "bm25", rows)
+    lexical = LexicalRanker.load(folder / "bm25", rows, groups=meta["row_doc"])
     kinds = list(meta.get("row_kinds") or ["name"] * len(rows))
     return LexicalParts(docs=docs, row_doc=list(meta["row_doc"]), rows=rows, row_kinds=kinds, lexical=lexical)

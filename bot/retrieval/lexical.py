@@ -22,13 +22,20 @@ from bot.retrieval.normalize import BIGRAM_JOINER
 class LexicalRanker:
     """BM25 index of term lists; rows are texts, not procedures."""
 
-    def __init__(self, retriever: bm25s.BM25, rows: Sequence[Sequence[str]]) -> None:
+    def __init__(
+        self, retriever: bm25s.BM25, rows: Sequence[Sequence[str]], groups: Sequence[int] | None = None
+    ) -> None:
         self._retriever = retriever
         self.row_terms: list[frozenset[str]] = [frozenset(r) for r in rows]
+        # Coverage IDF counts procedures, not rows: a curated procedure with thirty aliases that
+        # all say "khai sinh" must not make "khai sinh" look like a common word.
+        grouped: dict[int, set[str]] = {}
+        for i, terms in enumerate(self.row_terms):
+            grouped.setdefault(groups[i] if groups is not None else i, set()).update(terms)
         df: Counter[str] = Counter()
-        for terms in self.row_terms:
+        for terms in grouped.values():
             df.update(terms)
-        n = max(len(self.row_terms), 1)
+        n = max(len(grouped), 1)
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._idf_unseen = math.log(1 + (n + 0.5) / 0.5)
         self._vocab_by_first: dict[str, list[tuple[str, int]]] = {}
@@ -38,18 +45,20 @@ class LexicalRanker:
         self._row_mass = [sum(self._idf[t] for t in terms) for terms in self.row_terms]
 
     @classmethod
-    def build(cls, rows: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "LexicalRanker":
+    def build(
+        cls, rows: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75, groups: Sequence[int] | None = None
+    ) -> "LexicalRanker":
         retriever = bm25s.BM25(k1=k1, b=b)
         retriever.index([list(r) or [""] for r in rows], show_progress=False)
-        return cls(retriever, rows)
+        return cls(retriever, rows, groups)
 
     def save(self, folder: Path) -> None:
         self._retriever.save(str(folder), show_progress=False)
 
     @classmethod
-    def load(cls, folder: Path, rows: Sequence[Sequence[str]]) -> "LexicalRanker":
+    def load(cls, folder: Path, rows: Sequence[Sequence[str]], groups: Sequence[int] | None = None) -> "LexicalRanker":
         retriever = bm25s.BM25.load(str(folder), show_progress=False)
-        return cls(retriever, rows)
+        return cls(retriever, rows, groups)
 
     def idf(self, term: str) -> float:
         return self._idf.get(term, self._idf_unseen)
@@ -59,7 +68,7 @@ class LexicalRanker:
 
     def repair(self, word: str) -> str:
         """Closest known syllable (one edit, most frequent) for an unknown one; the word itself otherwise."""
-        if len(word) < 3 or word in self._idf or word.isdigit():
+        if len(word) < 4 or word in self._idf or word.isdigit():  # short syllables: too many false repairs
             return word
         best, best_count = word, 0
         for first in {word[0], *"cdgkqstx"}:

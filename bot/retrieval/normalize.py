@@ -59,11 +59,13 @@ class Lexicon:
     expand: dict[Phrase, Phrase] = field(default_factory=dict)
     stopwords: frozenset[Phrase] = frozenset()
     out_of_scope: frozenset[Phrase] = frozenset()
+    qualifiers: frozenset[Phrase] = frozenset()
+    levels: dict[Phrase, str] = field(default_factory=dict)
     digest: str = ""
 
     @property
     def max_phrase(self) -> int:
-        keys: Iterable[Phrase] = [*self.replace, *self.expand, *self.stopwords, *self.out_of_scope]
+        keys: Iterable[Phrase] = [*self.replace, *self.expand, *self.stopwords, *self.out_of_scope, *self.qualifiers, *self.levels]
         return max((len(k) for k in keys), default=1)
 
 
@@ -100,6 +102,21 @@ def _phrase_set(raw: object, section: str, source: str) -> frozenset[Phrase]:
     return frozenset(tuple(syllables(str(item))) for item in raw if str(item).strip())
 
 
+LEVELS = ("xa", "tinh", "bo")
+
+
+def _level_phrases(raw: object, source: str) -> dict[Phrase, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not set(raw) <= set(LEVELS):
+        raise LexiconError(f"{source}: levels: must map xa / tinh / bo to lists of phrases")
+    result: dict[Phrase, str] = {}
+    for level, phrases in raw.items():
+        for phrase in _phrase_set(phrases, f"levels.{level}", source):
+            result[phrase] = level
+    return result
+
+
 def load_lexicon(path: Path) -> Lexicon:
     """Read and fold the lexicon file; raises LexiconError with the file name on any problem."""
     try:
@@ -112,7 +129,7 @@ def load_lexicon(path: Path) -> Lexicon:
         raise LexiconError(f"{path}: YAML error: {exc}") from exc
     if not isinstance(data, dict):
         raise LexiconError(f"{path}: must be a mapping at top level")
-    unknown = set(data) - {"replace", "expand", "stopwords", "out_of_scope"}
+    unknown = set(data) - {"replace", "expand", "stopwords", "out_of_scope", "qualifiers", "levels"}
     if unknown:
         raise LexiconError(f"{path}: unknown sections: {sorted(unknown)}")
     source = str(path)
@@ -121,6 +138,8 @@ def load_lexicon(path: Path) -> Lexicon:
         expand=_phrase_map(data.get("expand"), "expand", source),
         stopwords=_phrase_set(data.get("stopwords"), "stopwords", source),
         out_of_scope=_phrase_set(data.get("out_of_scope"), "out_of_scope", source),
+        qualifiers=_phrase_set(data.get("qualifiers"), "qualifiers", source),
+        levels=_level_phrases(data.get("levels"), source),
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
     )
 
@@ -196,14 +215,34 @@ class Normalizer:
 
     def analyze(self, text: str, query: bool = True) -> Analysis:
         """Normalize `text`; queries also get situation expansions and out-of-scope detection."""
-        words = self._replace(self._replace(syllables(text)))  # twice: "xoá hk" → "xóa hộ khẩu" → ...
+        original = syllables(text)
+        words = self._replace(self._replace(original))  # twice: "xoá hk" → "xóa hộ khẩu" → ...
         segments = [self._drop_stopwords(words)]
         out_of_scope: list[str] = []
         if query:
-            for phrase in dict.fromkeys(self._scan(words, self.lexicon.expand)):
+            # situations are recognized in the citizen's words and in their replaced form alike
+            # ("chưa có sổ đỏ" and "chưa có giấy chứng nhận quyền sử dụng đất")
+            found = self._scan(original, self.lexicon.expand) + self._scan(words, self.lexicon.expand)
+            for phrase in dict.fromkeys(found):
                 segments.append(self._drop_stopwords(list(self.lexicon.expand[phrase])))
-            out_of_scope = [" ".join(p) for p in self._scan(syllables(text), self.lexicon.out_of_scope)]
+            out_of_scope = [" ".join(p) for p in self._scan(original, self.lexicon.out_of_scope)]
         return Analysis(segments=[s for s in segments if s], out_of_scope=out_of_scope)
+
+    def qualifiers(self, analysis: Analysis) -> frozenset[str]:
+        """Lexicon qualifiers ("lại", "xóa", "lưu động", ...) present in an analyzed text."""
+        found: set[str] = set()
+        for segment in analysis.segments:
+            for start in range(len(segment)):
+                for size in range(1, min(self._longest, len(segment) - start) + 1):
+                    phrase = tuple(segment[start : start + size])
+                    if phrase in self.lexicon.qualifiers:
+                        found.add(" ".join(phrase))
+        return frozenset(found)
+
+    def levels(self, text: str) -> frozenset[str]:
+        """Administrative levels a question names explicitly ("cấp tỉnh" → tinh)."""
+        table = self.lexicon.levels
+        return frozenset(table[phrase] for phrase in self._scan(syllables(text), frozenset(table)))
 
     def normalize(self, text: str) -> str:
         """Readable normalized form of a query (for logs and debugging)."""

@@ -12,11 +12,15 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from bot.retrieval.config import RetrievalConfig
 from bot.retrieval.engine import SearchEngine
 from bot.retrieval.index import Sources, build_index, index_folder, load_lexical
 from bot.retrieval.normalize import Normalizer, load_lexicon
+
+if TYPE_CHECKING:
+    from bot.retrieval.corpus import ProcedureDoc
 
 log = logging.getLogger(__name__)
 
@@ -106,3 +110,15 @@ def reset_engine() -> None:
     global _ENGINE
     with _LOCK:
         _ENGINE = None
+
+
+def engine_from_docs(docs: "Sequence[ProcedureDoc]", config: RetrievalConfig | None = None) -> SearchEngine:
+    """In-memory engine over given procedures (no disk cache): tests, experiments, small corpora."""
+    from bot.retrieval.index import analyze_docs
+    from bot.retrieval.lexical import LexicalRanker
+
+    config = config or RetrievalConfig()
+    normalizer = Normalizer(load_lexicon(config.lexicon_path()))
+    row_doc, rows, _, kinds = analyze_docs(docs, normalizer)
+    lexical = LexicalRanker.build(rows, k1=config.bm25_k1, b=config.bm25_b, groups=row_doc)
+    return SearchEngine(list(docs), row_doc, normalizer, lexical, config, row_kinds=kinds)

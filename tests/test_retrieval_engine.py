@@ -1,0 +1,182 @@
+"""Lexical ranker, fusion (several texts per procedure, priors, coverage), decisions, search API."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.retrieval.config import RetrievalConfig
+from bot.retrieval.corpus import ProcedureDoc
+from bot.retrieval.decision import decide
+from bot.retrieval.lexical import LexicalRanker
+from bot.retrieval.service import engine_from_docs
+
+DOCS = [
+    ProcedureDoc("1.000001", "Đăng ký tạm trú", ("xa",), False, ("Đăng ký tạm trú",)),
+    ProcedureDoc("1.000002", "Xóa đăng ký tạm trú", ("xa",), False, ("Xóa đăng ký tạm trú",)),
+    ProcedureDoc("1.000003", "Gia hạn tạm trú", ("xa",), False, ("Gia hạn tạm trú",)),
+    ProcedureDoc("1.000004", "Thủ tục đăng ký khai tử", ("xa",), False, ("Thủ tục đăng ký khai tử",)),
+    ProcedureDoc(
+        "1.000005",
+        "Thủ tục cấp Giấy xác nhận tình trạng hôn nhân",
+        ("xa",),
+        True,
+        ("Thủ tục cấp Giấy xác nhận tình trạng hôn nhân", "giấy chứng nhận chưa lập gia đình", "cần giấy gì để chứng minh mình chưa lấy ai"),
+        ("name", "alias", "example"),
+    ),
+    ProcedureDoc(
+        "2.000010",
+        "Cấp lại thẻ căn cước (thực hiện tại cấp tỉnh)",
+        ("tinh",),
+        False,
+        ("Cấp lại thẻ căn cước (thực hiện tại cấp tỉnh)", "Cấp lại thẻ căn cước"),
+    ),
+    ProcedureDoc("1.000011", "Cấp lại thẻ căn cước", ("xa",), False, ("Cấp lại thẻ căn cước",)),
+    ProcedureDoc("3.000020", "Cấp giấy phép hoạt động cảng cá", ("bo",), False, ("Cấp giấy phép hoạt động cảng cá",)),
+]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return engine_from_docs(DOCS)
+
+
+def codes(outcome) -> list[str]:
+    return [hit.code for hit in outcome.results]
+
+
+def test_bm25_prefers_texts_with_the_phrase() -> None:
+    ranker = LexicalRanker.build([["tam", "tru", "tam_tru"], ["tam", "biet"], ["tru", "so"]])
+    scores = ranker.scores(["tam", "tru", "tam_tru"])
+    assert scores[0] > scores[1] > 0 and scores[0] > scores[2] > 0
+    assert not ranker.scores(["khong_co"]).any()
+
+
+def test_repair_fixes_one_edit_typos_only() -> None:
+    ranker = LexicalRanker.build([["thuong", "tru"], ["tam", "tru"]])
+    assert ranker.repair("thuongg") == "thuong"
+    assert ranker.repair("xyzabc") == "xyzabc"
+    assert ranker.repair("tru") == "tru"  # known words stay
+
+
+def test_coverage_both_ways() -> None:
+    ranker = LexicalRanker.build([["tam", "tru", "tam_tru"], ["xoa", "tam", "tru", "xoa_tam", "tam_tru"]])
+    weights = ranker.query_weights(["tam", "tru", "tam_tru"])
+    assert ranker.overlap(weights, 0) == pytest.approx((1.0, 1.0))
+    query_cover, text_cover = ranker.overlap(weights, 1)
+    assert query_cover == pytest.approx(1.0) and text_cover < 0.8  # the text is about something more specific
+
+
+def test_diacritics_and_abbreviations_find_the_same_procedure(engine) -> None:
+    for query in ("đăng ký tạm trú", "dang ky tam tru", "đk tạm chú", "DK TAM TRU"):
+        assert codes(engine.search(query))[0] == "1.000001", query
+
+
+def test_more_specific_titles_do_not_win_on_shared_words(engine) -> None:
+    assert codes(engine.search("đăng ký tạm trú"))[:2] == ["1.000001", "1.000002"]
+    assert codes(engine.search("xóa tạm trú"))[0] == "1.000002"
+
+
+def test_alias_and_example_texts_map_back_to_their_procedure(engine) -> None:
+    outcome = engine.search("giấy chứng nhận chưa lập gia đình")
+    assert codes(outcome)[0] == "1.000005"
+    assert outcome.results[0].title == "Thủ tục cấp Giấy xác nhận tình trạng hôn nhân"
+    assert len(set(codes(engine.search("giấy độc thân", top=10)))) == len(codes(engine.search("giấy độc thân", top=10)))
+
+
+def test_situation_reaches_the_procedure_through_the_lexicon(engine) -> None:
+    assert codes(engine.search("bố tôi mất rồi phải làm giấy gì"))[0] == "1.000004"
+
+
+def test_level_prior_puts_ward_procedures_first_and_is_configurable() -> None:
+    query = "cấp lại thẻ căn cước"  # both versions share the core title
+    at_ward = engine_from_docs(DOCS)
+    assert codes(at_ward.search(query))[:2] == ["1.000011", "2.000010"]
+    at_province = engine_from_docs(DOCS, dataclasses.replace(RetrievalConfig(), preferred_level="tinh"))
+    assert codes(at_province.search(query))[:2] == ["2.000010", "1.000011"]
+
+
+def test_a_level_named_in_the_question_wins_over_the_default(engine) -> None:
+    assert codes(engine.search("cấp lại thẻ căn cước ở cấp tỉnh"))[0] == "2.000010"
+    assert codes(engine.search("cấp lại thẻ căn cước ở phường"))[0] == "1.000011"
+
+
+def test_variant_procedures_need_a_hint_in_the_question() -> None:
+    docs = [
+        ProcedureDoc("1.000656", "Thủ tục đăng ký khai tử", ("xa",), False, ("Thủ tục đăng ký khai tử",)),
+        ProcedureDoc("1.005461", "Đăng ký lại khai tử", ("xa",), False, ("Đăng ký lại khai tử", "khai tử cho bố mẹ")),
+    ]
+    with_penalty = engine_from_docs(docs)
+    without = engine_from_docs(docs, dataclasses.replace(RetrievalConfig(), qualifier_penalty=1.0))
+
+    def score(engine, query: str, code: str) -> float:
+        return next(h.score for h in engine.search(query).results if h.code == code)
+
+    # no "lại" in the question: the variant is scaled down by the configured penalty
+    assert score(with_penalty, "khai tử cho mẹ", "1.005461") == pytest.approx(0.85 * score(without, "khai tử cho mẹ", "1.005461"))
+    # the question asks for it: no penalty
+    assert score(with_penalty, "đăng ký lại khai tử", "1.005461") == pytest.approx(score(without, "đăng ký lại khai tử", "1.005461"))
+    # the plain procedure is never penalized
+    assert score(with_penalty, "khai tử cho mẹ", "1.000656") == pytest.approx(score(without, "khai tử cho mẹ", "1.000656"))
+
+
+def test_scores_are_sorted_and_top_is_respected(engine) -> None:
+    outcome = engine.search("tạm trú", top=2)
+    assert len(outcome.results) == 2
+    scores = [hit.score for hit in engine.search("tạm trú", top=5).results]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("confidence", "top", "second", "expected"),
+    [
+        (0.9, 1.0, 0.5, "sure"),
+        (0.9, 1.0, 0.95, "ambiguous"),  # not clearly ahead of the second
+        (0.5, 1.0, 0.5, "ambiguous"),  # ahead but not confident enough
+        (0.2, 1.0, 0.1, "unknown"),
+        (0.9, 0.0, 0.0, "unknown"),
+    ],
+)
+def test_decide_thresholds(confidence: float, top: float, second: float, expected: str) -> None:
+    assert decide(confidence, top, second, sure_min_score=0.6, sure_min_margin=0.1, unknown_below=0.35) == expected
+
+
+def test_decisions_on_real_questions(engine) -> None:
+    assert engine.search("đăng ký khai tử").decision == "sure"
+    assert engine.search("căn cước").decision == "ambiguous"  # two căn cước procedures, nothing to choose
+    for query in ("thời tiết hôm nay", "giá vàng", "kể cho tôi một câu chuyện"):
+        assert engine.search(query).decision == "unknown", query
+
+
+def test_empty_and_bad_input(engine) -> None:
+    assert engine.search("").decision == "unknown"
+    assert engine.search("   ?? ").results == []
+    with pytest.raises(ValueError):
+        engine.search("tạm trú", top=0)
+    with pytest.raises(TypeError):
+        engine.search(None)  # type: ignore[arg-type]
+    # a pasted wall of text is cut, not an error
+    assert codes(engine.search("đăng ký khai tử " * 2000))[0] == "1.000004"
+
+
+def test_search_outcome_json_shape(engine) -> None:
+    data = engine.search("gia hạn tạm trú", top=3).to_json("gia hạn tạm trú")
+    assert set(data) == {"query", "decision", "results"}
+    assert set(data["results"][0]) == {"code", "title", "score"}
+    assert data["results"][0]["code"] == "1.000003"
+
+
+def test_settings_section_is_validated(tmp_path) -> None:
+    from bot.settings import SettingsError, load_settings
+
+    settings_file = tmp_path / "settings.yml"
+    settings_file.write_text("retrieval:\n  level_bost: 0.2\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="unknown keys"):
+        RetrievalConfig.from_settings(load_settings(settings_file))
+    settings_file.write_text("retrieval:\n  level_boost: high\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="must be a number"):
+        RetrievalConfig.from_settings(load_settings(settings_file))
+    settings_file.write_text("retrieval:\n  level_boost: 0.3\n  preferred_level: tinh\n", encoding="utf-8")
+    config = RetrievalConfig.from_settings(load_settings(settings_file))
+    assert config.level_boost == 0.3 and config.preferred_level == "tinh"
