@@ -47,7 +47,8 @@ ensure_env() {
     if [ ! -x "$dir/bin/python" ]; then
         "$python" -m venv "$dir"
     fi
-    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3" "setuptools==80.9.0" wheel
+    # only pip itself: setuptools and packaging versions are Rasa's business (it pins both)
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
     "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" -c "$lock"
     "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$ROOT"
     echo "$stamp_value" > "$dir/.setup-stamp"

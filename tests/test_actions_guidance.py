@@ -66,7 +66,8 @@ def test_action_guide_answers_khai_sinh_with_code_and_documents(actions_env):
 
     messages, events = run(ActionGuide(), tracker("ask_procedure", "tôi muốn làm giấy khai sinh"))
     assert "khai sinh" in messages[0]["text"].lower() and "1.001193" in messages[0]["text"]
-    assert [b["payload"] for b in messages[1]["buttons"]] == ["/choose_online", "/choose_in_person"]
+    assert messages[1]["text"].startswith("Câu 1/3:")
+    assert messages[1]["buttons"][0] == {"title": "Có Giấy chứng sinh", "payload": '/answer_case{"case_answer":"1"}'}
     slots = slots_of(events)
     assert slots["procedure_code"] == "1.001193" and slots["server_ok"] is True
 

@@ -39,8 +39,8 @@ def test_free_text_finds_khai_sinh_and_shows_summary_then_channels(chat, kb):
     assert procedure.name in summary and "mã 1.001193" in summary
     assert "Miễn phí" in summary and "1 ngày làm việc" in summary
     assert procedure.source in summary and "27/11/2026" in summary
-    assert kb.office.address in summary
-    assert chat.payloads == ["/choose_online", "/choose_in_person"]
+    assert kb.office.name in summary
+    assert chat.texts[1].startswith("Câu 1/3:")  # the case questions come right after the summary
     assert chat.state.procedure_code == KHAI_SINH
     _all_short(chat)
 
@@ -50,20 +50,20 @@ def test_without_diacritics_reaches_the_same_procedure(chat):
     assert chat.state.procedure_code == KHAI_SINH
 
 
-def test_checklist_in_four_citizen_messages_with_case_changes(chat, kb):
+def test_checklist_in_four_citizen_messages_then_channel_opens_steps(chat, kb):
     chat.say("ask_procedure", "làm giấy khai sinh cho bé")
-    chat.say("choose_in_person", "trực tiếp")
-    assert chat.texts[-1].startswith("Câu 1/3:")
     assert chat.payloads[1] == '/answer_case{"case_answer":"2"}'
     chat.say("answer_case", '/answer_case{"case_answer":"2"}', case_answer="2")  # no birth certificate
     chat.say("answer_case", "", case_answer="1")  # parents married
     assert chat.texts[-1].startswith("Câu 3/3:")
-    chat.say("answer_case", "", case_answer="1")
+    chat.say("answer_case", "", case_answer="1")  # 4th citizen message: the checklist
     checklist = chat.last.replies[0]
     assert checklist.custom["kind"] == "checklist" and checklist.custom["code"] == KHAI_SINH
     items = " | ".join(checklist.custom["items"])
     assert "Văn bản của người làm chứng" in items and "Giấy chứng sinh" not in items
-    assert "/ask_steps" in chat.payloads
+    assert chat.payloads == ["/choose_online", "/choose_in_person"]  # only the channels it offers
+    chat.say("choose_in_person", "trực tiếp")
+    assert chat.texts == [f"Bước 1/{len(kb.get(KHAI_SINH).steps_in_person)}: {kb.get(KHAI_SINH).steps_in_person[0]}"]
     _all_short(chat)
 
 
@@ -140,7 +140,7 @@ def test_mid_way_question_before_steps_repeats_the_pending_question(chat):
     chat.say("select_procedure", "", procedure_code=KHAI_SINH)
     chat.say("ask_time", "mất mấy ngày?")
     assert "1 ngày làm việc" in chat.texts[0]
-    assert chat.payloads == ["/choose_online", "/choose_in_person"]
+    assert chat.texts[-1].startswith("Câu 1/3:")
 
 
 def test_asking_another_procedure_mid_way_asks_to_confirm(kb):
@@ -155,7 +155,7 @@ def test_asking_another_procedure_mid_way_asks_to_confirm(kb):
     assert chat.texts[-1].startswith("Câu 1/3")
     chat.say("ask_procedure", "chưa đăng ký kết hôn, bố muốn nhận con khi làm khai sinh")
     chat.say("affirm", "có")
-    assert chat.state.procedure_code == NHAN_CHA and chat.state.channel is None
+    assert chat.state.procedure_code == NHAN_CHA and chat.state.channel is None  # asked again for the new one
 
 
 def test_ambiguous_mid_way_offers_buttons_and_a_choice_switches(chat):
@@ -234,9 +234,8 @@ def test_documents_question_naming_a_procedure_gives_the_checklist_at_once(chat)
 
 def test_documents_button_during_questions_shows_checklist_then_the_same_question(chat):
     chat.say("ask_procedure", "tôi muốn làm giấy khai sinh cho con")
-    chat.say("choose_online", "online")
     assert chat.payloads[-1] == "/ask_documents"
-    chat.say("ask_documents")  # third citizen message: the checklist, conditional documents marked
+    chat.say("ask_documents")  # second citizen message: the checklist, conditional documents marked
     custom = [r.custom for r in chat.last.replies if r.custom][0]
     assert custom["code"] == KHAI_SINH and len(custom["items"]) == 3
     assert any("Tùy trường hợp" in t for t in chat.texts)

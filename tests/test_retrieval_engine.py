@@ -160,6 +160,13 @@ def test_empty_and_bad_input(engine) -> None:
     assert codes(engine.search("đăng ký khai tử " * 2000))[0] == "1.000004"
 
 
+def test_a_typed_procedure_code_is_found_directly(engine) -> None:
+    outcome = engine.search("thủ tục 1.000003 cần gì")
+    assert outcome.decision == "sure" and codes(outcome) == ["1.000003"]
+    assert engine.search("1.000003 hay 1.000004").decision == "ambiguous"
+    assert engine.search("mã 9.999999").results == []  # unknown code: ordinary search, nothing matches
+
+
 def test_search_outcome_json_shape(engine) -> None:
     data = engine.search("gia hạn tạm trú", top=3).to_json("gia hạn tạm trú")
     assert set(data) == {"query", "decision", "results"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.retrieval.config import RetrievalConfig
-from bot.retrieval.index import KEEP_INDEXES, IndexError_, Sources, load_lexical
+from bot.retrieval.index import KEEP_INDEXES, SearchIndexError, Sources, load_lexical
 from bot.retrieval.service import ensure_index, open_engine
 from bot.settings import PROJECT_ROOT
 
@@ -81,8 +81,8 @@ def test_damaged_index_is_reported(sources: Sources, tmp_path: Path) -> None:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     meta["version"] = -1
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    with pytest.raises(IndexError_, match="index version"):
+    with pytest.raises(SearchIndexError, match="index version"):
         load_lexical(folder)
     (folder / "meta.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(IndexError_, match="unreadable index"):
+    with pytest.raises(SearchIndexError, match="unreadable index"):
         load_lexical(folder)

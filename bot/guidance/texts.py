@@ -99,7 +99,7 @@ def channel_question(procedure: Procedure) -> Reply | None:
     if len(offered) < 2:
         return None
     buttons = [Button(CHANNEL_LABELS[kind], payload(CHANNEL_INTENTS[kind])) for kind in offered]
-    return Reply("Anh/chị muốn nộp hồ sơ trực tuyến hay trực tiếp tại bộ phận một cửa?", buttons)
+    return Reply("Anh/chị muốn nộp hồ sơ trực tuyến hay trực tiếp tại bộ phận một cửa? Tôi sẽ hướng dẫn từng bước.", buttons)
 
 
 def channel_note(procedure: Procedure, channel: str) -> str:

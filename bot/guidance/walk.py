@@ -169,6 +169,9 @@ class Guide:
             replies.append(Reply(texts.channel_note(procedure, kind)))
         state.channel = kind
         state.step_index = None
+        if state.case_index >= len(procedure.cases):  # after the checklist: the choice opens the steps
+            outcome = self._show_step(procedure, state, 0)
+            return Outcome(replies + outcome.replies, state)
         return Outcome(replies + self._advance(procedure, state), state)
 
     def _on_answer_case(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
@@ -199,8 +202,18 @@ class Guide:
         return Outcome(self._advance(procedure, state), state)
 
     def _advance(self, procedure: Procedure, state: GuideState) -> list[Reply]:
-        """The next question of the walk, or the checklist once every question is answered."""
-        replies: list[Reply] = []
+        """The next question of the walk: case questions, then the checklist, then the channel.
+
+        The documents do not depend on the channel, so the channel is asked after the checklist, where
+        the choice also opens the steps: the checklist comes one citizen message sooner.
+        """
+        if state.case_index < len(procedure.cases):
+            return [texts.case_question(procedure, state.case_index)]
+        checklist = build_checklist(procedure, state.case_answers)
+        replies = texts.checklist_replies(procedure, checklist, state.channel)
+        return replies + self._channel_or_steps_prompt(procedure, state)
+
+    def _channel_or_steps_prompt(self, procedure: Procedure, state: GuideState) -> list[Reply]:
         if state.channel is None:
             question = texts.channel_question(procedure)
             if question is not None:
@@ -208,11 +221,9 @@ class Guide:
             offered = [k for k in texts.CHANNEL_INTENTS if procedure.channel(k)]
             if offered:
                 state.channel = offered[0]
-                replies.append(Reply(texts.channel_note(procedure, offered[0])))
-        if state.case_index < len(procedure.cases):
-            return replies + [texts.case_question(procedure, state.case_index)]
-        checklist = build_checklist(procedure, state.case_answers)
-        return replies + texts.checklist_replies(procedure, checklist, state.channel) + [texts.after_checklist_prompt(procedure)]
+                return [Reply(texts.channel_note(procedure, offered[0])), texts.after_checklist_prompt(procedure)]
+            return [texts.no_steps_reply(procedure, None)]
+        return [texts.after_checklist_prompt(procedure)]
 
     # ----- mid-way questions -------------------------------------------------------------------------
     def _on_ask_fee(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
@@ -298,16 +309,20 @@ class Guide:
                     return self._ask_which_procedure(state)
                 return self._search_and_route(turn.text, state, on_unknown=self._ask_which_procedure)
             return self._start(named.code, state)
-        if state.channel is None or state.case_index < len(procedure.cases):
+        if state.case_index < len(procedure.cases):
             return Outcome(self._advance(procedure, state), state)
+        if state.channel is None:
+            return Outcome(self._channel_or_steps_prompt(procedure, state), state)
         return self._show_step(procedure, state, state.step_index or 0)
 
     def _on_next_step(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         procedure = self._current(state)
         if procedure is None:
             return self._ask_which_procedure(state)
-        if state.channel is None or state.case_index < len(procedure.cases):
+        if state.case_index < len(procedure.cases):
             return Outcome(self._advance(procedure, state), state)
+        if state.channel is None:
+            return Outcome(self._channel_or_steps_prompt(procedure, state), state)
         if state.step_index is None:
             return self._show_step(procedure, state, 0)
         if state.step_index + 1 >= len(texts.steps_for(procedure, state.channel)):
@@ -331,7 +346,7 @@ class Guide:
         if procedure is None:
             return self._ask_which_procedure(state)
         if state.channel is None:
-            return Outcome(self._advance(procedure, state), state)
+            return Outcome(self._channel_or_steps_prompt(procedure, state), state)
         steps = texts.steps_for(procedure, state.channel)
         number = self._answer_number(turn, len(steps), entity="step_number")
         if number is None:
@@ -391,7 +406,7 @@ class Guide:
             if yes:
                 return Outcome(self._current_item(procedure, state), state)
             return Outcome([Reply("Dạ vâng. Anh/chị cần hỏi gì thêm cứ nhắn cho tôi.")], state)
-        if procedure is not None and state.channel is not None and state.case_index < len(procedure.cases):
+        if procedure is not None and state.case_index < len(procedure.cases):
             case = procedure.cases[state.case_index]
             number = self._yes_no_answer([a.label for a in case.answers], yes)
             if number is not None:
@@ -407,7 +422,7 @@ class Guide:
     def _on_free_text(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         """nlu_fallback or an intent this walk does not know: a case answer in words, else a search."""
         procedure = self._current(state)
-        if procedure is not None and state.channel is not None and state.case_index < len(procedure.cases):
+        if procedure is not None and state.case_index < len(procedure.cases):
             labels = [a.label for a in procedure.cases[state.case_index].answers]
             number = self._match_label(turn.text, labels)
             if number is not None:

@@ -32,6 +32,7 @@ class RetrievalConfig:
     preferred_level: str | None = "xa"  # at a ward, commune-level procedures come first
     level_boost: float = 0.10
     curated_boost: float = 0.05
+    next_level_boost: float = 0.04  # for the level next to the preferred one (xa → tinh → bo)
     # A text's score mixes BM25 (scaled to the best text of the query) with the IDF-weighted share
     # of the question it explains and the share of the text the question explains.
     bm25_weight: float = 0.4
@@ -41,11 +42,15 @@ class RetrievalConfig:
     qualifier_penalty: float = 0.85
     qualifier_symmetric: bool = False  # also penalize procedures without the qualifier a question names
     qualifier_window: int = 12  # syllables at the head of the name where qualifiers count
+    # lexicon `asked_qualifiers` the citizen named ("gia hạn") that a procedure's name lacks
+    asked_qualifier_penalty: float = 0.75
+    # a procedure whose name opens with what the question's situation rules out (lexicon `excludes`)
+    exclude_penalty: float = 0.8
     # Example questions are long and mention neighbouring procedures; they count a bit less.
     example_weight: float = 0.9
     # Decision thresholds (on the top hit): see docs/retrieval.md.
     sure_min_score: float = 0.60
-    sure_min_margin: float = 0.10
+    sure_min_margin: float = 0.15
     unknown_below: float = 0.35
     out_of_scope_penalty: float = 0.5
     # Confidence evidence (see SearchEngine._confidence): matched-phrase IDF mass that counts as

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
@@ -18,6 +19,28 @@ if TYPE_CHECKING:
     from bot.retrieval.dense import DenseRanker
 
 MAX_QUERY_CHARS = 500  # a question longer than this is cut: latency stays bounded
+# the next level a ward looks to when the preferred one has no such procedure
+NEXT_LEVEL = {"xa": "tinh", "tinh": "bo"}
+# "(thực hiện tại cấp huyện)": a national name that names the one level it is done at
+_TITLE_LEVEL = re.compile(r"thực hiện tại (cấp xã|cấp huyện|cấp tỉnh|cấp trung ương|trung ương)\)?\s*$", re.IGNORECASE)
+_TITLE_LEVELS = {"cấp xã": ("xa",), "cấp huyện": (), "cấp tỉnh": ("tinh",), "cấp trung ương": ("bo",), "trung ương": ("bo",)}
+
+
+def title_levels(title: str) -> tuple[str, ...] | None:
+    """Levels a name states for itself at its end ("... (thực hiện tại cấp huyện)"), else None.
+
+    The catalogue lists twins that differ only by this tail with the same level field; the tail
+    is the better evidence. Cấp huyện no longer exists, so it earns no ward boost.
+    """
+    match = _TITLE_LEVEL.search(title.strip())
+    return _TITLE_LEVELS[match.group(1).lower()] if match else None
+
+
+def _or(stated: tuple[str, ...] | None, listed: tuple[str, ...]) -> tuple[str, ...]:
+    return listed if stated is None else stated
+
+
+_CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?![\d])")  # a national procedure code typed as is, e.g. 1.001193
 
 
 @dataclass(frozen=True)
@@ -68,30 +91,53 @@ class SearchEngine:
         kind_weight = {"name": 1.0, "alias": 1.0, "example": config.example_weight}
         self._row_weight = np.array([kind_weight.get(k, 1.0) for k in kinds], dtype=np.float32)
         self.row_kinds = kinds
-        self._doc_qualifiers = [self._title_qualifiers(d.title) for d in self.docs]
+        self._doc_heads = [self._head(d.title) for d in self.docs]
+        self._doc_qualifiers = [
+            self._title_qualifiers(head) | self._tail_qualifiers(d.title) for d, head in zip(self.docs, self._doc_heads)
+        ]
+        self._doc_levels = [_or(title_levels(d.title), d.levels) for d in self.docs]
+        self._by_code = {d.code: i for i, d in enumerate(self.docs)}
         self._doc_start = np.searchsorted(self.row_doc, np.arange(len(self.docs) + 1), side="left")
         self._prior = self._priors_for(config.preferred_level)
         # a question that names a level ("... cấp tỉnh", "ở trung ương") moves the level prior there
         self._level_priors = {level: self._priors_for(level) for level in ("xa", "tinh", "bo")}
 
-    def _title_qualifiers(self, title: str) -> frozenset[str]:
-        """Qualifiers in the head of an official name: what makes it a variant ("đăng ký LẠI khai tử").
+    def _head(self, title: str) -> tuple[str, ...]:
+        """The first syllables of an official name's core: where qualifiers and exclusions count.
 
-        Only the first syllables count: long names list who may apply ("... công dân Việt Nam, người
-        nước ngoài đang cư trú ...") and that tail must not make them look like variants.
+        Long names list who may apply ("... công dân Việt Nam, người nước ngoài đang cư trú ...")
+        and that tail must not make them look like variants.
         """
-        words = self.normalizer.analyze(core_title(title), query=False).words[: self.config.qualifier_window]
-        return self.normalizer.qualifiers(Analysis(segments=[words], out_of_scope=[]))
+        return tuple(self.normalizer.analyze(core_title(title), query=False).words[: self.config.qualifier_window])
+
+    def _title_qualifiers(self, head: tuple[str, ...]) -> frozenset[str]:
+        """Qualifiers in the head of an official name: what makes it a variant ("đăng ký LẠI khai tử")."""
+        return self.normalizer.qualifiers(Analysis(segments=[list(head)], out_of_scope=[]))
+
+    def _tail_qualifiers(self, title: str) -> frozenset[str]:
+        """Lexicon `tail_qualifiers` anywhere in the core of the name ("... đối với tổ chức ...")."""
+        words = self.normalizer.analyze(core_title(title), query=False).words
+        return self.normalizer.qualifiers(Analysis(segments=[words], out_of_scope=[]), tail_only=True)
+
+    @staticmethod
+    def _head_has(head: tuple[str, ...], phrases: frozenset[tuple[str, ...]]) -> bool:
+        return any(head[i : i + len(p)] == p for p in phrases for i in range(len(head) - len(p) + 1))
 
     def _priors_for(self, level: str | None) -> np.ndarray:
+        """Level and curated priors; the level next to the preferred one gets a smaller boost
+        (at a ward, a province procedure is nearer than a ministry one)."""
         cfg = self.config
+        nearer = NEXT_LEVEL.get(level) if level else None
+
+        def level_bonus(levels: tuple[str, ...]) -> float:
+            if level and level in levels:
+                return cfg.level_boost
+            if nearer and nearer in levels:
+                return cfg.next_level_boost
+            return 0.0
+
         return np.array(
-            [
-                1.0
-                + (cfg.level_boost if level and level in d.levels else 0.0)
-                + (cfg.curated_boost if d.curated else 0.0)
-                for d in self.docs
-            ],
+            [1.0 + level_bonus(levels) + (cfg.curated_boost if d.curated else 0.0) for d, levels in zip(self.docs, self._doc_levels)],
             dtype=np.float32,
         )
 
@@ -147,6 +193,10 @@ class SearchEngine:
             raise ValueError("top must be at least 1")
         cfg = self.config
         query = query[:MAX_QUERY_CHARS]
+        typed = [self._by_code[c] for c in _CODE.findall(query) if c in self._by_code]
+        if typed:  # staff and the kiosk sometimes type the code itself
+            hits = [Hit(self.docs[d].code, self.docs[d].title, 1.0) for d in dict.fromkeys(typed)][:top]
+            return SearchOutcome(decision="sure" if len(hits) == 1 else "ambiguous", results=hits, confidence=1.0)
         analysis, terms = self.analyze(query)
         if not terms:
             return SearchOutcome(decision="unknown", results=[])
@@ -167,6 +217,8 @@ class SearchEngine:
             pool.update(np.argpartition(-dense_scores, k - 1)[:k].tolist())
         weights = self.lexical.query_weights(terms)
         query_qualifiers = self.normalizer.qualifiers(analysis)
+        asked = self.normalizer.asked_qualifiers(analysis)
+        excluded = self.normalizer.excluded(query)
         named_levels = self.normalizer.levels(query)
         prior = self._level_priors[next(iter(named_levels))] if len(named_levels) == 1 else self._prior
         scored: list[tuple[float, float, int, int]] = []
@@ -193,6 +245,12 @@ class SearchEngine:
                 penalty = cfg.qualifier_penalty
             else:
                 penalty = 1.0
+            # the citizen named a variant ("xin GIA HẠN", "XÓA tạm trú") this procedure is not
+            if asked and not asked <= qualifiers:
+                penalty *= cfg.asked_qualifier_penalty
+            # the situation rules this procedure out ("đã có giấy khai sinh": not a "khai sinh ..." one)
+            if excluded and self._head_has(self._doc_heads[d], excluded):
+                penalty *= cfg.exclude_penalty
             scored.append((best * float(prior[d]) * penalty, best_cover, d, best_row))
         scored.sort(key=lambda item: (-item[0], self.docs[item[2]].code))
         top_score, top_cover, _, top_row = scored[0]

@@ -31,7 +31,7 @@ INDEX_VERSION = 5  # bump when the index layout or the term analysis changes
 KEEP_INDEXES = 4  # older index folders beyond this many are removed
 
 
-class IndexError_(RuntimeError):
+class SearchIndexError(RuntimeError):
     """The index cannot be built or read."""
 
 
@@ -64,7 +64,7 @@ class Sources:
                     for chunk in iter(lambda: handle.read(1 << 20), b""):
                         digest.update(chunk)
             except OSError as exc:
-                raise IndexError_(f"{path}: cannot read: {exc}") from exc
+                raise SearchIndexError(f"{path}: cannot read: {exc}") from exc
         return digest.hexdigest()[:20]
 
 
@@ -100,10 +100,6 @@ def analyze_docs(
 
 def index_folder(index_dir: Path, key: str) -> Path:
     return index_dir / f"retrieval-{key}"
-
-
-def is_fresh(index_dir: Path, sources: Sources) -> bool:
-    return (index_folder(index_dir, sources.key()) / "meta.json").is_file()
 
 
 def _load_docs(sources: Sources) -> list[ProcedureDoc]:
@@ -186,9 +182,9 @@ def load_lexical(folder: Path) -> LexicalParts:
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexError_(f"{folder}: unreadable index: {exc}") from exc
+        raise SearchIndexError(f"{folder}: unreadable index: {exc}") from exc
     if meta.get("version") != INDEX_VERSION:
-        raise IndexError_(f"{folder}: index version {meta.get('version')} != {INDEX_VERSION}")
+        raise SearchIndexError(f"{folder}: index version {meta.get('version')} != {INDEX_VERSION}")
     docs = [ProcedureDoc.from_json(d) for d in meta["docs"]]
     rows = [list(r) for r in meta["rows"]]
     lexical = LexicalRanker.load(folder / "bm25", rows, groups=meta["row_doc"])

@@ -61,11 +61,22 @@ class Lexicon:
     out_of_scope: frozenset[Phrase] = frozenset()
     qualifiers: frozenset[Phrase] = frozenset()
     levels: dict[Phrase, str] = field(default_factory=dict)
+    # qualifiers that count anywhere in a procedure's core name, not only in its head
+    # ("... đối với TỔ CHỨC đang sử dụng đất", "... mà KHÔNG XÁC ĐỊNH ĐƯỢC NƠI THƯỜNG TRÚ")
+    tail_qualifiers: frozenset[Phrase] = frozenset()
+    # qualifiers that, named by the citizen, a procedure must share ("GIA HẠN tạm trú")
+    asked_qualifiers: frozenset[Phrase] = frozenset()
+    # situation phrase → phrases the matching procedure's name does NOT start with
+    # ("đã có giấy khai sinh" → not a "khai sinh ..." procedure)
+    excludes: dict[Phrase, tuple[Phrase, ...]] = field(default_factory=dict)
     digest: str = ""
 
     @property
     def max_phrase(self) -> int:
-        keys: Iterable[Phrase] = [*self.replace, *self.expand, *self.stopwords, *self.out_of_scope, *self.qualifiers, *self.levels]
+        keys: Iterable[Phrase] = [
+            *self.replace, *self.expand, *self.stopwords, *self.out_of_scope, *self.qualifiers, *self.levels,
+            *self.excludes, *self.tail_qualifiers, *self.asked_qualifiers,
+        ]
         return max((len(k) for k in keys), default=1)
 
 
@@ -117,6 +128,22 @@ def _level_phrases(raw: object, source: str) -> dict[Phrase, str]:
     return result
 
 
+def _excludes(raw: object, source: str) -> dict[Phrase, tuple[Phrase, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise LexiconError(f"{source}: excludes: must map a phrase to a list of phrases")
+    result: dict[Phrase, tuple[Phrase, ...]] = {}
+    for key, values in raw.items():
+        folded = tuple(syllables(str(key)))
+        if not folded:
+            raise LexiconError(f"{source}: excludes: empty phrase")
+        result[folded] = tuple(sorted(_phrase_set(values, f"excludes.{key}", source)))
+        if not result[folded]:
+            raise LexiconError(f"{source}: excludes: {key!r}: needs at least one phrase")
+    return result
+
+
 def load_lexicon(path: Path) -> Lexicon:
     """Read and fold the lexicon file; raises LexiconError with the file name on any problem."""
     try:
@@ -129,7 +156,11 @@ def load_lexicon(path: Path) -> Lexicon:
         raise LexiconError(f"{path}: YAML error: {exc}") from exc
     if not isinstance(data, dict):
         raise LexiconError(f"{path}: must be a mapping at top level")
-    unknown = set(data) - {"replace", "expand", "stopwords", "out_of_scope", "qualifiers", "levels"}
+    sections = {
+        "replace", "expand", "stopwords", "out_of_scope", "qualifiers", "levels",
+        "tail_qualifiers", "asked_qualifiers", "excludes",
+    }
+    unknown = set(data) - sections
     if unknown:
         raise LexiconError(f"{path}: unknown sections: {sorted(unknown)}")
     source = str(path)
@@ -140,13 +171,19 @@ def load_lexicon(path: Path) -> Lexicon:
         out_of_scope=_phrase_set(data.get("out_of_scope"), "out_of_scope", source),
         qualifiers=_phrase_set(data.get("qualifiers"), "qualifiers", source),
         levels=_level_phrases(data.get("levels"), source),
+        tail_qualifiers=_phrase_set(data.get("tail_qualifiers"), "tail_qualifiers", source),
+        asked_qualifiers=_phrase_set(data.get("asked_qualifiers"), "asked_qualifiers", source),
+        excludes=_excludes(data.get("excludes"), source),
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
     )
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """A normalized text: segments of folded syllables and what the lexicon noticed."""
+    """A normalized text: segments of folded syllables and what the lexicon noticed.
+
+    `segments[0]` holds the text's own words; further segments are lexicon expansions.
+    """
 
     segments: list[list[str]]
     out_of_scope: list[str]
@@ -178,6 +215,14 @@ class Normalizer:
     def __init__(self, lexicon: Lexicon | None = None) -> None:
         self.lexicon = lexicon or Lexicon()
         self._longest = self.lexicon.max_phrase
+        # qualifiers are compared with analyzed texts: bring them to the same form (replaced, no
+        # stopwords), so "đối với tổ chức" meets a name analyzed as "đối tổ chức"
+        self._qualifiers = frozenset(filter(None, (self._as_analyzed(p) for p in self.lexicon.qualifiers)))
+        self._tail = frozenset(filter(None, (self._as_analyzed(p) for p in self.lexicon.tail_qualifiers)))
+        self._asked = frozenset(" ".join(p) for p in (self._as_analyzed(q) for q in self.lexicon.asked_qualifiers) if p)
+
+    def _as_analyzed(self, phrase: Phrase) -> Phrase:
+        return tuple(self._drop_stopwords(self._replace(self._replace(list(phrase)))))
 
     def _replace(self, words: list[str]) -> list[str]:
         table, out, i = self.lexicon.replace, [], 0
@@ -226,18 +271,38 @@ class Normalizer:
             for phrase in dict.fromkeys(found):
                 segments.append(self._drop_stopwords(list(self.lexicon.expand[phrase])))
             out_of_scope = [" ".join(p) for p in self._scan(original, self.lexicon.out_of_scope)]
-        return Analysis(segments=[s for s in segments if s], out_of_scope=out_of_scope)
+        # segment 0 is always the citizen's own words (possibly empty); expansions follow
+        return Analysis(segments=segments[:1] + [s for s in segments[1:] if s], out_of_scope=out_of_scope)
 
-    def qualifiers(self, analysis: Analysis) -> frozenset[str]:
-        """Lexicon qualifiers ("lại", "xóa", "lưu động", ...) present in an analyzed text."""
+    def qualifiers(self, analysis: Analysis, tail_only: bool = False) -> frozenset[str]:
+        """Lexicon qualifiers ("lại", "xóa", "lưu động", ...) present in an analyzed text.
+
+        A question is searched for both kinds; `tail_only` finds only `tail_qualifiers` (for the
+        whole core of a procedure's name, whose head is searched separately).
+        """
+        table = self._tail if tail_only else self._qualifiers | self._tail
         found: set[str] = set()
         for segment in analysis.segments:
             for start in range(len(segment)):
                 for size in range(1, min(self._longest, len(segment) - start) + 1):
                     phrase = tuple(segment[start : start + size])
-                    if phrase in self.lexicon.qualifiers:
+                    if phrase in table:
                         found.add(" ".join(phrase))
         return frozenset(found)
+
+    def asked_qualifiers(self, analysis: Analysis) -> frozenset[str]:
+        """Lexicon `asked_qualifiers` in the citizen's own (replaced) words, not in expansions."""
+        own = Analysis(segments=analysis.segments[:1], out_of_scope=[])
+        return frozenset(q for q in self.qualifiers(own) if q in self._asked)
+
+    def excluded(self, text: str) -> frozenset[Phrase]:
+        """Name openings the question's situation rules out (lexicon `excludes`)."""
+        if not self.lexicon.excludes:
+            return frozenset()
+        original = syllables(text)
+        words = self._replace(self._replace(original))
+        found = self._scan(original, self.lexicon.excludes) + self._scan(words, self.lexicon.excludes)
+        return frozenset(p for key in found for p in self.lexicon.excludes[key])
 
     def levels(self, text: str) -> frozenset[str]:
         """Administrative levels a question names explicitly ("cấp tỉnh" → tinh)."""
