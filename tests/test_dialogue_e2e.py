@@ -69,13 +69,12 @@ def test_small_talk_with_and_without_diacritics(stack):
     assert "chỉ hỗ trợ các thủ tục" in all_text(say(rasa, sender, "giá vàng hôm nay bao nhiêu"))
 
 
-def test_full_walk_summary_channel_cases_checklist_steps_recap(stack):
+def test_full_walk_summary_cases_checklist_channel_steps_recap(stack):
     rasa, _, _ = stack
     sender = new_sender()
     summary = all_text(say(rasa, sender, '/select_procedure{"procedure_code":"1.001193"}'))
-    assert "mã 1.001193" in summary and "dichvucong.gov.vn" in summary and "/choose_in_person" in summary
-    question = all_text(say(rasa, sender, "trực tiếp"))
-    assert "Câu 1/" in question and '/answer_case{"case_answer":"1"}' in question
+    assert "mã 1.001193" in summary and "dichvucong.gov.vn" in summary and "27/11/2026" in summary
+    assert "Câu 1/" in summary and '/answer_case{"case_answer":"1"}' in summary
     messages: list[dict] = []
     for _ in range(10):
         messages = say(rasa, sender, '/answer_case{"case_answer":"1"}')
@@ -83,13 +82,15 @@ def test_full_walk_summary_channel_cases_checklist_steps_recap(stack):
             break
     checklist = checklist_of(messages)
     assert checklist and checklist["code"] == "1.001193" and checklist["items"]
-    step = all_text(say(rasa, sender, "/ask_steps"))
+    assert "/choose_online" in all_text(messages) and "/choose_in_person" in all_text(messages)
+    step = all_text(say(rasa, sender, "trực tiếp"))
     assert step.startswith("Bước 1/") and "/next_step" in step and "/end_walk" in step
     assert all_text(say(rasa, sender, "bước tiếp")).startswith("Bước 2/")
     assert all_text(say(rasa, sender, "bước 3")).startswith("Bước 3/")
     fee = all_text(say(rasa, sender, "lệ phí bao nhiêu?"))
     assert "Lệ phí" in fee and "Tiếp tục từ bước 3?" in fee
     assert all_text(say(rasa, sender, "có")).startswith("Bước 3/")
+    assert all_text(say(rasa, sender, "quay lại")).startswith("Bước 2/")
     recap = all_text(say(rasa, sender, "kết thúc"))
     assert "Tóm tắt" in recap and "mã hồ sơ" in recap and "Thông tin có hữu ích không?" in recap
     assert "Cảm ơn" in all_text(say(rasa, sender, "có"))
@@ -99,7 +100,7 @@ def test_documents_in_few_citizen_messages(stack):
     rasa, _, _ = stack
     sender = new_sender()
     turns = 0
-    for text in ("tôi muốn làm giấy khai sinh cho con", '/select_procedure{"procedure_code":"1.001193"}', "cần giấy tờ gì?"):
+    for text in ("tôi muốn làm giấy khai sinh cho con", "cần giấy tờ gì?"):
         turns += 1
         messages = say(rasa, sender, text)
         if checklist_of(messages):

@@ -187,3 +187,70 @@ def test_settings_section_is_validated(tmp_path) -> None:
     settings_file.write_text("retrieval:\n  level_boost: 0.3\n  preferred_level: tinh\n", encoding="utf-8")
     config = RetrievalConfig.from_settings(load_settings(settings_file))
     assert config.level_boost == 0.3 and config.preferred_level == "tinh"
+
+
+def _score(engine, query: str, code: str) -> float:
+    return next(h.score for h in engine.search(query, top=10).results if h.code == code)
+
+
+def test_a_variant_the_citizen_names_must_be_in_the_procedure_name() -> None:
+    """"gia hạn" said by the citizen (lexicon asked_qualifiers) scales down procedures that are not a renewal."""
+    off = engine_from_docs(DOCS, dataclasses.replace(RetrievalConfig(), asked_qualifier_penalty=1.0))
+    on = engine_from_docs(DOCS, dataclasses.replace(RetrievalConfig(), asked_qualifier_penalty=0.5))
+    query = "xin gia hạn tạm trú thêm"
+    assert _score(on, query, "1.000001") == pytest.approx(0.5 * _score(off, query, "1.000001"))
+    assert _score(on, query, "1.000003") == pytest.approx(_score(off, query, "1.000003"))
+    # "hết hạn" expands to "đổi gia hạn": expansions are not the citizen naming a variant
+    assert on.normalizer.asked_qualifiers(on.analyze("căn cước hết hạn")[0]) == frozenset()
+
+
+def test_a_situation_can_rule_a_procedure_out() -> None:
+    """Lexicon excludes: a child who already has a birth certificate needs recognition, not a birth registration."""
+    docs = [
+        ProcedureDoc("1.000689", "Thủ tục đăng ký khai sinh kết hợp đăng ký nhận cha, mẹ, con", ("xa",), False,
+                     ("Thủ tục đăng ký khai sinh kết hợp đăng ký nhận cha, mẹ, con",)),
+        ProcedureDoc("1.001022", "Thủ tục đăng ký nhận cha, mẹ, con", ("xa",), False, ("Thủ tục đăng ký nhận cha, mẹ, con",)),
+    ]
+    off = engine_from_docs(docs, dataclasses.replace(RetrievalConfig(), exclude_penalty=1.0))
+    on = engine_from_docs(docs, dataclasses.replace(RetrievalConfig(), exclude_penalty=0.5))
+    query = "bé đã có giấy khai sinh, bố muốn nhận con"
+    assert _score(on, query, "1.000689") == pytest.approx(0.5 * _score(off, query, "1.000689"))
+    assert _score(on, query, "1.001022") == pytest.approx(_score(off, query, "1.001022"))
+    assert codes(on.search(query))[0] == "1.001022"
+    # without that situation nothing is ruled out
+    other = "chưa cưới, làm giấy khai sinh cho con và nhận cha luôn"
+    assert _score(on, other, "1.000689") == pytest.approx(_score(off, other, "1.000689"))
+
+
+def test_a_level_stated_in_the_name_beats_the_level_field() -> None:
+    """Twins that differ by "(thực hiện tại cấp huyện)" / "(... cấp xã)": at a ward the cấp xã one comes first."""
+    docs = [
+        ProcedureDoc("1.010385", "Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp huyện)", ("xa",), False,
+                     ("Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp huyện)", "Trình báo mất hộ chiếu phổ thông")),
+        ProcedureDoc("1.010386", "Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp xã)", ("xa",), False,
+                     ("Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp xã)", "Trình báo mất hộ chiếu phổ thông")),
+    ]
+    assert codes(engine_from_docs(docs).search("báo mất hộ chiếu"))[0] == "1.010386"
+
+
+def test_the_province_comes_before_the_ministry_at_a_ward() -> None:
+    docs = [
+        ProcedureDoc("2.002797", "Nhập quốc tịch Việt Nam", ("bo",), False, ("Nhập quốc tịch Việt Nam",)),
+        ProcedureDoc("2.002039", "Nhập quốc tịch Việt Nam", ("tinh",), False, ("Nhập quốc tịch Việt Nam",)),
+    ]
+    assert codes(engine_from_docs(docs).search("nhập quốc tịch"))[0] == "2.002039"
+    flat = engine_from_docs(docs, dataclasses.replace(RetrievalConfig(), next_level_boost=0.0))
+    assert _score(flat, "nhập quốc tịch", "2.002039") == pytest.approx(_score(flat, "nhập quốc tịch", "2.002797"))
+
+
+def test_a_restriction_at_the_end_of_a_long_name_marks_a_variant() -> None:
+    """Lexicon tail_qualifiers: "... đối với tổ chức ..." is a variant a private person did not ask for."""
+    head = "Đăng ký đất đai, tài sản gắn liền với đất, cấp Giấy chứng nhận quyền sử dụng đất lần đầu"
+    docs = [
+        ProcedureDoc("1.012753", f"{head} đối với tổ chức đang sử dụng đất", ("xa",), False, (f"{head} đối với tổ chức đang sử dụng đất",)),
+        ProcedureDoc("1.013978", f"{head} đối với hộ gia đình, cá nhân, cộng đồng dân cư", ("xa",), False,
+                     (f"{head} đối với hộ gia đình, cá nhân, cộng đồng dân cư",)),
+    ]
+    engine = engine_from_docs(docs)
+    assert codes(engine.search("cấp giấy chứng nhận quyền sử dụng đất lần đầu cho cá nhân"))[0] == "1.013978"
+    assert codes(engine.search("cấp giấy chứng nhận quyền sử dụng đất lần đầu đối với tổ chức"))[0] == "1.012753"

@@ -127,3 +127,30 @@ def test_replacement_may_not_contain_its_own_phrase(tmp_path: Path) -> None:
     lexicon.write_text("replace: {cải chính: cải chính hộ tịch}\n", encoding="utf-8")
     with pytest.raises(LexiconError, match="use expand"):
         load_lexicon(lexicon)
+
+
+def test_combos_recognize_a_situation_spread_over_the_question(normalizer: Normalizer) -> None:
+    """Lexicon combos: parts anywhere in the question, with or without diacritics."""
+    for text in ("căn cước của mẹ còn 2 tháng nữa là hết hạn", "can cuoc cua me con 2 thang nua la het han"):
+        expansions = [" ".join(seg) for seg in normalizer.analyze(text).segments[1:]]
+        assert "cap doi the can cuoc" in expansions
+    # one part alone is not enough
+    assert all("cap doi the can cuoc" != " ".join(seg) for seg in normalizer.analyze("làm căn cước cho con").segments[1:])
+
+
+def test_qualifiers_are_compared_in_analyzed_form(normalizer: Normalizer) -> None:
+    """"đối với tổ chức" (a stopword inside) meets a name analyzed without the stopword; "dừng" no longer
+    folds onto "dựng"/"dụng" and "đổi" no longer onto "đối"."""
+    found = normalizer.qualifiers(normalizer.analyze("cấp giấy chứng nhận đối với tổ chức", query=False))
+    assert "doi to chuc" in found
+    assert normalizer.qualifiers(normalizer.analyze("giấy phép xây dựng đối với công trình", query=False)) == frozenset()
+
+
+def test_new_lexicon_sections_are_validated(tmp_path: Path) -> None:
+    bad = tmp_path / "lexicon.yml"
+    bad.write_text("combos:\n  căn cước: cấp đổi\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="combos"):
+        load_lexicon(bad)
+    bad.write_text("excludes:\n  đã có giấy khai sinh: []\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="excludes"):
+        load_lexicon(bad)

@@ -66,7 +66,7 @@ def _wait_ready(proc: subprocess.Popen[str], timeout: float = 240) -> str:
         if not line and proc.poll() is not None:
             break
         seen.append(line)
-        if line.startswith("Ready."):
+        if line.startswith("Stop with Ctrl-C"):
             return "".join(seen)
     raise AssertionError("runner never became ready:\n" + "".join(seen[-60:]))
 

@@ -31,12 +31,10 @@ CONVERSATIONS: tuple[tuple[str, ...], ...] = (
     (
         "xin chào",
         "tôi muốn làm giấy khai sinh",
-        '/select_procedure{"procedure_code":"1.001193"}',
+        '/answer_case{"case_answer":"1"}',
+        '/answer_case{"case_answer":"1"}',
+        '/answer_case{"case_answer":"1"}',
         "trực tiếp",
-        '/answer_case{"case_answer":"1"}',
-        '/answer_case{"case_answer":"1"}',
-        '/answer_case{"case_answer":"1"}',
-        "/ask_steps",
         "bước tiếp",
         "lệ phí bao nhiêu?",
         "có",
@@ -44,7 +42,7 @@ CONVERSATIONS: tuple[tuple[str, ...], ...] = (
         "kết thúc",
         "có",
     ),
-    ("dang ky ket hon", "lam online", "can giay to gi", "nộp ở đâu?", "mất mấy ngày?", "cảm ơn"),
+    ("dang ky ket hon", '/answer_case{"case_answer":"1"}', "lam online", "can giay to gi", "nộp ở đâu?", "mất mấy ngày?", "cảm ơn"),
     ("thời tiết hôm nay thế nào", "đăng ký tạm trú cho người thuê trọ", "cần mang giấy gì", "quay lại", "tạm biệt"),
 )
 

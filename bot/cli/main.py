@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request is noise here
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

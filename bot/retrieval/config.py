@@ -50,7 +50,7 @@ class RetrievalConfig:
     example_weight: float = 0.9
     # Decision thresholds (on the top hit): see docs/retrieval.md.
     sure_min_score: float = 0.60
-    sure_min_margin: float = 0.15
+    sure_min_margin: float = 0.10
     unknown_below: float = 0.35
     out_of_scope_penalty: float = 0.5
     # Confidence evidence (see SearchEngine._confidence): matched-phrase IDF mass that counts as

@@ -69,6 +69,8 @@ class Lexicon:
     # situation phrase → phrases the matching procedure's name does NOT start with
     # ("đã có giấy khai sinh" → not a "khai sinh ..." procedure)
     excludes: dict[Phrase, tuple[Phrase, ...]] = field(default_factory=dict)
+    # phrases that together, anywhere in a question, describe a situation ("căn cước" + "hết hạn")
+    combos: tuple[tuple[tuple[Phrase, ...], Phrase], ...] = ()
     digest: str = ""
 
     @property
@@ -144,6 +146,28 @@ def _excludes(raw: object, source: str) -> dict[Phrase, tuple[Phrase, ...]]:
     return result
 
 
+def _combos(raw: object, source: str) -> tuple[tuple[tuple[Phrase, ...], Phrase], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise LexiconError(f"{source}: combos: must map 'part + part' to the terms to add")
+    result = []
+    for key, value in raw.items():
+        parts = tuple(tuple(syllables(part)) for part in str(key).split("+"))
+        if len(parts) < 2 or not all(parts):
+            raise LexiconError(f"{source}: combos: {key!r}: needs two or more parts joined by '+'")
+        folded = tuple(syllables(str(value or "")))
+        if not folded:
+            raise LexiconError(f"{source}: combos: {key!r}: empty expansion")
+        result.append((parts, folded))
+    return tuple(result)
+
+
+def _has(words: list[str], phrase: Phrase) -> bool:
+    size = len(phrase)
+    return any(tuple(words[i : i + size]) == phrase for i in range(len(words) - size + 1))
+
+
 def load_lexicon(path: Path) -> Lexicon:
     """Read and fold the lexicon file; raises LexiconError with the file name on any problem."""
     try:
@@ -158,7 +182,7 @@ def load_lexicon(path: Path) -> Lexicon:
         raise LexiconError(f"{path}: must be a mapping at top level")
     sections = {
         "replace", "expand", "stopwords", "out_of_scope", "qualifiers", "levels",
-        "tail_qualifiers", "asked_qualifiers", "excludes",
+        "tail_qualifiers", "asked_qualifiers", "excludes", "combos",
     }
     unknown = set(data) - sections
     if unknown:
@@ -174,6 +198,7 @@ def load_lexicon(path: Path) -> Lexicon:
         tail_qualifiers=_phrase_set(data.get("tail_qualifiers"), "tail_qualifiers", source),
         asked_qualifiers=_phrase_set(data.get("asked_qualifiers"), "asked_qualifiers", source),
         excludes=_excludes(data.get("excludes"), source),
+        combos=_combos(data.get("combos"), source),
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
     )
 
@@ -268,8 +293,12 @@ class Normalizer:
             # situations are recognized in the citizen's words and in their replaced form alike
             # ("chưa có sổ đỏ" and "chưa có giấy chứng nhận quyền sử dụng đất")
             found = self._scan(original, self.lexicon.expand) + self._scan(words, self.lexicon.expand)
-            for phrase in dict.fromkeys(found):
-                segments.append(self._drop_stopwords(list(self.lexicon.expand[phrase])))
+            expansions = [self.lexicon.expand[phrase] for phrase in dict.fromkeys(found)]
+            for parts, expansion in self.lexicon.combos:
+                if all(_has(original, part) or _has(words, part) for part in parts):
+                    expansions.append(expansion)
+            for expansion in dict.fromkeys(expansions):
+                segments.append(self._drop_stopwords(list(expansion)))
             out_of_scope = [" ".join(p) for p in self._scan(original, self.lexicon.out_of_scope)]
         # segment 0 is always the citizen's own words (possibly empty); expansions follow
         return Analysis(segments=segments[:1] + [s for s in segments[1:] if s], out_of_scope=out_of_scope)
