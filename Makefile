@@ -35,9 +35,11 @@ index: setup ## build the retrieval index if missing or stale
 
 run: setup train index ## start the action server (:$ACTIONS_PORT) and the Rasa server (:$RASA_PORT)
 	$(PY) -m bot kb validate
+	$(PY) -m bot cases seed-demo
 	exec $(PY) -m bot run
 
 shell: setup train index ## talk to the bot in the terminal
+	$(PY) -m bot cases seed-demo
 	exec $(PY) -m bot shell
 
 test: setup validate train index test-py test-stories ## everything CI runs
