@@ -14,7 +14,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 PY   := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
 
-.PHONY: help setup train index validate run shell test test-py test-stories eval eval-nlu \
+.PHONY: help setup train index validate run shell test test-py test-stories eval eval-heldout eval-nlu \
         bench-retrieval bench-chat telegram-polling clean
 
 help: ## list the targets
@@ -54,6 +54,9 @@ test-stories: ## Rasa end-to-end test stories (tests/stories) against a live act
 
 eval: setup index ## retrieval evaluation on tests/data/queries.jsonl (curated + national catalogue)
 	$(PY) -m bot eval retrieval --catalog $(TTHC_CATALOG) --report var/reports/retrieval.json
+
+eval-heldout: setup ## retrieval on the independently written held-out set (tests/data/heldout_queries.jsonl)
+	$(PY) -m bot eval retrieval --catalog $(TTHC_CATALOG) --queries tests/data/heldout_queries.jsonl --report var/reports/retrieval-heldout.json
 
 eval-nlu: setup ## NLU 5-fold cross-validation: macro F1 per intent, confusion pairs
 	$(PY) -m bot eval nlu

@@ -17,7 +17,8 @@ from typing import Any, Iterable, TextIO
 
 from bot.retrieval.engine import SearchEngine, SearchOutcome
 
-KNOWN_TAGS = {"no_diacritics", "abbrev_typo", "situation", "out_of_scope"}
+# colloquial / faq: styles of the independently written held-out set (tests/data/heldout_queries.jsonl)
+KNOWN_TAGS = {"no_diacritics", "abbrev_typo", "situation", "out_of_scope", "colloquial", "faq"}
 
 
 class QuerySetError(ValueError):
