@@ -195,7 +195,8 @@ class RasaServer(ServerProcess):
     ):
         port = port or free_port()
         if endpoints is None:
-            endpoint_data: dict[str, Any] = {}
+            # the production tracker store (endpoints.yml): conversations stored redacted
+            endpoint_data: dict[str, Any] = {"tracker_store": {"type": "bot.tracker_store.RedactingTrackerStore"}}
             if actions_url:
                 endpoint_data["action_endpoint"] = {"url": actions_url}
             endpoints = write_yaml_temp(endpoint_data, "endpoints-")

@@ -62,6 +62,13 @@ def test_success_then_tracker_keeps_no_digits(chat: Chat) -> None:
     assert tracker["slots"]["verification_code"] is None and tracker["active_loop"] in ({}, None)
     slot_events = [e for e in tracker["events"] if e["event"] == "slot"]
     assert all(dossier.phone_last4 not in json.dumps(e["value"]) for e in slot_events)
+    # the stored conversation (bot.tracker_store.RedactingTrackerStore) keeps the digits nowhere, the code stays
+    user_events = [e for e in tracker["events"] if e["event"] == "user"]
+    stored_texts = [e["text"] for e in user_events] + [e["parse_data"]["text"] for e in user_events]
+    stored_texts += [str(x.get("value")) for e in user_events for x in e["parse_data"].get("entities", [])]
+    assert "****" in stored_texts
+    assert not any(dossier.phone_last4 in text for text in stored_texts)
+    assert dossier.code in stored_texts
 
 
 def test_code_in_first_message_and_more_documents_needed(chat: Chat) -> None:
