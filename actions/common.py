@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -12,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.guidance import GuideState, Reply, Turn
-from bot.privacy import redact_text
+from bot.privacy import hash_sender, redact_text
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,28 @@ def last_messages(tracker: Tracker, limit: int = 6) -> str:
 
 
 _DB_LOCK = threading.Lock()
+
+
+def insert_conversation_row(tracker: Tracker, table: str, values: dict[str, Any]) -> int:
+    """Insert one row about this conversation into `table` (handoff_requests, feedback); returns its id.
+
+    Adds what every such row carries: the time (UTC), the sender id hashed, and the channel.
+    `table` and the keys of `values` are code constants, never user input.
+    """
+    row = {
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "sender_hash": hash_sender(tracker.sender_id),
+        "channel": tracker.get_latest_input_channel(),
+        **values,
+    }
+    columns = ", ".join(row)
+    placeholders = ", ".join("?" for _ in row)
+    conn = database()
+    try:
+        cursor = conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", tuple(row.values()))
+        return int(cursor.lastrowid)
+    finally:
+        conn.close()
 
 
 def database():

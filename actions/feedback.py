@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -10,34 +9,26 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SERVER_OK, database, send
+from actions.common import SERVER_OK, insert_conversation_row, send
 from bot.guidance import Reply
 from bot.guidance.state import PROMPT_FEEDBACK
 from bot.guidance.texts import YES_NO_BUTTONS
-from bot.privacy import hash_sender, redact_text
+from bot.privacy import redact_text
 
 log = logging.getLogger(__name__)
 
 
 def save_feedback(tracker: Tracker, helpful: bool, comment: str | None, procedure_code: str | None) -> int:
     """Insert one feedback row (sender hashed, comment redacted); returns its id."""
-    conn = database()
-    try:
-        cursor = conn.execute(
-            "INSERT INTO feedback (created_at, sender_hash, channel, procedure_code, helpful, comment)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                hash_sender(tracker.sender_id),
-                tracker.get_latest_input_channel(),
-                procedure_code,
-                1 if helpful else 0,
-                redact_text(comment) if comment else None,
-            ),
-        )
-        return int(cursor.lastrowid)
-    finally:
-        conn.close()
+    return insert_conversation_row(
+        tracker,
+        "feedback",
+        {
+            "procedure_code": procedure_code,
+            "helpful": 1 if helpful else 0,
+            "comment": redact_text(comment) if comment else None,
+        },
+    )
 
 
 class ActionFeedback(Action):

@@ -5,39 +5,26 @@ There is no staff console yet, so the bot does not promise a call back: it point
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SERVER_OK, database, last_messages, send
+from actions.common import SERVER_OK, insert_conversation_row, last_messages, send
 from bot.guidance import Reply
 from bot.guidance.texts import office_hours, office_place
-from bot.privacy import hash_sender
 
 log = logging.getLogger(__name__)
 
 
 def record_handoff(tracker: Tracker) -> int:
     """Insert one handoff request (sender hashed, messages redacted); returns its id."""
-    conn = database()
-    try:
-        cursor = conn.execute(
-            "INSERT INTO handoff_requests (created_at, sender_hash, channel, procedure_code, last_messages)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                hash_sender(tracker.sender_id),
-                tracker.get_latest_input_channel(),
-                tracker.get_slot("procedure_code"),
-                last_messages(tracker),
-            ),
-        )
-        return int(cursor.lastrowid)
-    finally:
-        conn.close()
+    return insert_conversation_row(
+        tracker,
+        "handoff_requests",
+        {"procedure_code": tracker.get_slot("procedure_code"), "last_messages": last_messages(tracker)},
+    )
 
 
 def handoff_text(request_id: int | None) -> str:
