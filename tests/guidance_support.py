@@ -16,12 +16,12 @@ def fixture_kb() -> KnowledgeBase:
     return load_knowledge_base(FIXTURE_KB)
 
 
-def real_search(index_dir: Path):
-    """BM25 engine of bot.retrieval over the fixture knowledge base (index built in `index_dir`)."""
+def real_search(index_dir: Path, knowledge_dir: Path = FIXTURE_KB):
+    """BM25 engine of bot.retrieval over a knowledge base (the fixture by default; index built in `index_dir`)."""
     from bot.retrieval import RetrievalConfig, open_engine
     from bot.retrieval.index import Sources
 
-    sources = Sources(knowledge_dir=FIXTURE_KB, catalog=None, config=dataclasses.replace(RetrievalConfig(), dense_weight=0.0))
+    sources = Sources(knowledge_dir=knowledge_dir, catalog=None, config=dataclasses.replace(RetrievalConfig(), dense_weight=0.0))
     engine = open_engine(sources, index_dir=index_dir, show_progress=False)
     return lambda query, top: engine.search(query, top=top)
 

@@ -66,10 +66,17 @@ def test_action_guide_answers_khai_sinh_with_code_and_documents(actions_env):
 
     messages, events = run(ActionGuide(), tracker("ask_procedure", "tôi muốn làm giấy khai sinh"))
     assert "khai sinh" in messages[0]["text"].lower() and "1.001193" in messages[0]["text"]
-    assert messages[1]["text"].startswith("Câu 1/3:")
-    assert messages[1]["buttons"][0] == {"title": "Có Giấy chứng sinh", "payload": '/answer_case{"case_answer":"1"}'}
+    assert messages[1]["buttons"] == [
+        {"title": "Trực tuyến", "payload": "/choose_online"},
+        {"title": "Trực tiếp", "payload": "/choose_in_person"},
+        {"title": "Qua bưu điện", "payload": "/choose_postal"},
+    ]
     slots = slots_of(events)
-    assert slots["procedure_code"] == "1.001193" and slots["server_ok"] is True
+    assert slots["procedure_code"] == "1.001193" and slots["server_ok"] is True and slots.get("channel") is None
+    messages, events = run(ActionGuide(), tracker("choose_postal", "/choose_postal", slots))
+    assert messages[0]["text"].startswith("Câu 1/2:")
+    assert messages[0]["buttons"][0] == {"title": "Có Giấy chứng sinh", "payload": '/answer_case{"case_answer":"1"}'}
+    assert slots_of(events)["channel"] == "postal"
 
 
 def test_action_guide_checklist_carries_custom_payload(actions_env):

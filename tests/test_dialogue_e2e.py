@@ -69,12 +69,14 @@ def test_small_talk_with_and_without_diacritics(stack):
     assert "chỉ hỗ trợ các thủ tục" in all_text(say(rasa, sender, "giá vàng hôm nay bao nhiêu"))
 
 
-def test_full_walk_summary_cases_checklist_channel_steps_recap(stack):
+def test_full_walk_summary_channel_cases_checklist_steps_recap(stack):
     rasa, _, _ = stack
     sender = new_sender()
     summary = all_text(say(rasa, sender, '/select_procedure{"procedure_code":"1.001193"}'))
     assert "mã 1.001193" in summary and "dichvucong.gov.vn" in summary and "27/11/2026" in summary
-    assert "Câu 1/" in summary and '/answer_case{"case_answer":"1"}' in summary
+    assert "/choose_online" in summary and "/choose_in_person" in summary and "/choose_postal" in summary
+    question = all_text(say(rasa, sender, "trực tiếp"))
+    assert "Câu 1/" in question and '/answer_case{"case_answer":"1"}' in question
     messages: list[dict] = []
     for _ in range(10):
         messages = say(rasa, sender, '/answer_case{"case_answer":"1"}')
@@ -82,8 +84,8 @@ def test_full_walk_summary_cases_checklist_channel_steps_recap(stack):
             break
     checklist = checklist_of(messages)
     assert checklist and checklist["code"] == "1.001193" and checklist["items"]
-    assert "/choose_online" in all_text(messages) and "/choose_in_person" in all_text(messages)
-    step = all_text(say(rasa, sender, "trực tiếp"))
+    assert "/ask_steps" in all_text(messages)
+    step = all_text(say(rasa, sender, "/ask_steps"))
     assert step.startswith("Bước 1/") and "/next_step" in step and "/end_walk" in step
     assert all_text(say(rasa, sender, "bước tiếp")).startswith("Bước 2/")
     assert all_text(say(rasa, sender, "bước 3")).startswith("Bước 3/")
@@ -100,7 +102,8 @@ def test_documents_in_few_citizen_messages(stack):
     rasa, _, _ = stack
     sender = new_sender()
     turns = 0
-    for text in ("tôi muốn làm giấy khai sinh cho con", "cần giấy tờ gì?"):
+    for text in ("con tôi mới sinh cần làm giấy gì", "trực tuyến", '/answer_case{"case_answer":"1"}',
+                 '/answer_case{"case_answer":"1"}'):
         turns += 1
         messages = say(rasa, sender, text)
         if checklist_of(messages):

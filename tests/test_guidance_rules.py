@@ -49,3 +49,12 @@ def test_server_ok_is_reset_by_every_user_message():
     slot = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["slots"]["server_ok"]
     assert slot["influence_conversation"] is True and "initial_value" not in slot
     assert slot["mappings"] == [{"type": "from_intent", "value": False}]
+
+
+def test_every_channel_button_intent_is_in_the_domain_and_reaches_the_walk():
+    from bot.guidance.texts import CHANNEL_INTENTS
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    walk = _or_intents(next(r for r in _rules("guidance.yml") if r["rule"] == "guidance turn"))
+    assert set(CHANNEL_INTENTS.values()) == {"choose_online", "choose_in_person", "choose_postal"}
+    assert set(CHANNEL_INTENTS.values()) <= set(domain["intents"]) and set(CHANNEL_INTENTS.values()) <= walk

@@ -187,6 +187,47 @@ def test_case_with_empty_answers(tmp_path: Path) -> None:
     only(errors_after(tmp_path, lambda d: d["cases"][0].update(answers=[])), "cases[0].answers", "at least 1")
 
 
+def test_unasked_case_may_only_add_documents(tmp_path: Path) -> None:
+    # sample case 0 has a redirect answer (answers[2]): it cannot be left unasked
+    only(errors_after(tmp_path, lambda d: d["cases"][0].update(ask=False)),
+         "cases[0].ask", "not allowed with answers[2].redirect")
+
+    def removes(d: dict) -> None:
+        d["cases"][0]["answers"] = [{"label": "Có"}, {"label": "Không", "removes_documents": ["to_khai"]}]
+        d["cases"][0]["ask"] = False
+
+    only(errors_after(tmp_path, removes), "cases[0].ask", "not allowed with answers[1].removes_documents")
+
+    def adds_only(d: dict) -> None:
+        d["cases"][0]["answers"] = [{"label": "Có"}, {"label": "Không", "adds_documents": ["lam_chung"]}]
+        d["cases"][0]["ask"] = False
+
+    assert errors_after(tmp_path, adds_only) == []
+
+
+def test_ask_must_be_a_boolean(tmp_path: Path) -> None:
+    only(errors_after(tmp_path, lambda d: d["cases"][0].update(ask="maybe")), "cases[0].ask", "boolean")
+
+
+def test_channels_file_is_validated_with_file_and_field(tmp_path: Path) -> None:
+    write_kb(tmp_path, sample(), partner())
+    guide = {"name": "Qua bưu điện", "steps": ["Gửi hồ sơ"], "source": "Quyết định 45/2016/QĐ-TTg",
+             "verified_on": "2026-11-27"}
+    channels = tmp_path / "channels.yml"
+    channels.write_text(yaml.safe_dump({"postal": guide}, allow_unicode=True), encoding="utf-8")
+    result = validate_knowledge_dir(tmp_path)
+    assert result.errors == [] and result.channel_guides.postal.steps == ["Gửi hồ sơ"]
+    channels.write_text(yaml.safe_dump({"postal": {**guide, "steps": [], "sorce": "x"}}, allow_unicode=True),
+                        encoding="utf-8")
+    errors = validate_knowledge_dir(tmp_path).errors
+    assert {e.split(": ")[1] for e in errors} == {"postal.steps", "postal.sorce"}, errors
+    assert all(e.startswith(str(channels) + ": ") for e in errors)
+    channels.write_text(yaml.safe_dump({"postal": {**guide, "verified_on": "2999-01-01"}}), encoding="utf-8")
+    assert [e.split(": ")[1] for e in validate_knowledge_dir(tmp_path).errors] == ["postal.verified_on"]
+    with pytest.raises(KnowledgeBaseError):
+        load_knowledge_base(tmp_path)
+
+
 def test_unknown_field_is_reported_with_its_line(tmp_path: Path) -> None:
     errors = errors_after(tmp_path, lambda d: d.update(step_online=["x"]))
     only(errors, "step_online", "unknown field")

@@ -2,7 +2,8 @@
 
 Start from the procedure's base documents (those without `when`), then apply each
 answered case in the procedure's order: `removes_documents` first, then
-`adds_documents`. Documents are only ever taken from the procedure file.
+`adds_documents`. Documents are only ever taken from the procedure file. A case that is
+not answered (not yet, or never: `ask: false`) lists what its answers could add as "maybe".
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class Checklist:
     documents: list[Document]
     # Conditional documents whose question is not answered yet: (document, its `when` text).
     maybe: list[Document]
-    complete: bool  # every case question answered
+    complete: bool  # every asked case question answered
 
     def item_texts(self) -> list[str]:
         """One line per document: name and number of copies."""
@@ -46,6 +47,6 @@ def build_checklist(procedure: Procedure, answers: dict[str, int]) -> Checklist:
     documents = [by_id[doc_id] for doc_id in chosen if doc_id in by_id]
     maybe_ids = [doc_id for doc_id in dict.fromkeys(unanswered_adds) if doc_id not in chosen and doc_id in by_id]
     complete = all(
-        case.id in answers and 1 <= answers[case.id] <= len(case.answers) for case in procedure.cases
+        case.id in answers and 1 <= answers[case.id] <= len(case.answers) for case in procedure.asked_cases()
     )
     return Checklist(documents=documents, maybe=[by_id[i] for i in maybe_ids], complete=complete)

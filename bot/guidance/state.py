@@ -27,13 +27,13 @@ PROMPT_SWITCH = "switch"
 PROMPT_RESUME = "resume"
 PROMPT_FEEDBACK = "feedback"
 
-CHANNELS = ("online", "in_person")
+CHANNELS = ("online", "in_person", "postal")
 
 
 @dataclass
 class GuideState:
     procedure_code: str | None = None
-    channel: str | None = None  # "online" | "in_person"
+    channel: str | None = None  # "online" | "in_person" | "postal"
     case_answers: dict[str, int] = field(default_factory=dict)
     case_index: int = 0
     step_index: int | None = None  # 0-based; None: steps not started

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from bot.guidance.checklist import Checklist, document_line
 from bot.guidance.messages import MAX_MESSAGE_CHARS, Button, Reply, pack_lines, payload, shorten
-from bot.knowledge import UNKNOWN_TEXT, Channel, Office, Procedure
+from bot.knowledge import UNKNOWN_TEXT, Channel, ChannelGuides, Office, Procedure
 from bot.knowledge.models import CHANNEL_LABELS
 
-CHANNEL_INTENTS = {"online": "choose_online", "in_person": "choose_in_person"}
+# Channel kinds in button order, with their intents (payloads) and button titles.
+CHANNEL_INTENTS = {"online": "choose_online", "in_person": "choose_in_person", "postal": "choose_postal"}
+CHANNEL_BUTTONS = {"online": "Trực tuyến", "in_person": "Trực tiếp", "postal": "Qua bưu điện"}
 CHANNEL_WORDS = {"online": "trực tuyến", "in_person": "trực tiếp", "postal": "qua bưu chính"}
+_CHOICE_WORDS = {"online": "trực tuyến", "in_person": "trực tiếp tại bộ phận một cửa", "postal": "qua bưu điện"}
 
 STEP_BUTTONS = [
     Button("Bước tiếp", payload("next_step")),
@@ -93,29 +96,48 @@ def summary(procedure: Procedure, office: Office) -> Reply:
     return Reply(f"{text}\n{cite}")
 
 
-def channel_question(procedure: Procedure) -> Reply | None:
-    """Step 3: buttons only for the channels the procedure offers; None when there is no choice."""
-    offered = [kind for kind in CHANNEL_INTENTS if procedure.channel(kind)]
+def offered_channels(procedure: Procedure) -> list[str]:
+    """The channel kinds the procedure offers, in button order."""
+    return [kind for kind in CHANNEL_INTENTS if procedure.channel(kind)]
+
+
+def _not_offered(procedure: Procedure, refused: str | None) -> str:
+    return f"Thủ tục {procedure.display_name} không nộp {CHANNEL_WORDS[refused]} được. " if refused else ""
+
+
+def channel_question(procedure: Procedure, refused: str | None = None) -> Reply | None:
+    """Step 3: buttons only for the channels the procedure offers; None when there is no choice.
+
+    `refused`: a channel the citizen asked for that this procedure does not offer (said first).
+    """
+    offered = offered_channels(procedure)
     if len(offered) < 2:
         return None
-    buttons = [Button(CHANNEL_LABELS[kind], payload(CHANNEL_INTENTS[kind])) for kind in offered]
-    return Reply("Anh/chị muốn nộp hồ sơ trực tuyến hay trực tiếp tại bộ phận một cửa? Tôi sẽ hướng dẫn từng bước.", buttons)
+    choices = [_CHOICE_WORDS[kind] for kind in offered]
+    said = ", ".join(choices[:-1]) + f" hay {choices[-1]}"
+    buttons = [Button(CHANNEL_BUTTONS[kind], payload(CHANNEL_INTENTS[kind])) for kind in offered]
+    return Reply(f"{_not_offered(procedure, refused)}Anh/chị muốn nộp hồ sơ {said}? Tôi sẽ hướng dẫn theo cách anh/chị chọn.", buttons)
 
 
-def channel_note(procedure: Procedure, channel: str) -> str:
-    return f"Thủ tục này chỉ nộp {CHANNEL_WORDS[channel]}, tôi hướng dẫn theo cách đó."
+def channel_note(procedure: Procedure, channel: str, refused: str | None = None) -> str:
+    return f"{_not_offered(procedure, refused)}Thủ tục này chỉ nộp {CHANNEL_WORDS[channel]}, tôi hướng dẫn theo cách đó."
 
 
 def case_question(procedure: Procedure, index: int) -> Reply:
-    """Step 4: one `cases` question with one button per answer (payload carries the answer number)."""
+    """Step 4: one `cases` question with one button per answer (payload carries the answer number).
+
+    "Câu 2/3" counts only the questions the walk asks (`ask: false` ones are never asked).
+    """
     case = procedure.cases[index]
-    total = len(procedure.cases)
+    asked = procedure.asked_cases()
+    total = len(asked)
     buttons = [
         Button(shorten(answer.label, 60), payload("answer_case", case_answer=str(number)))
         for number, answer in enumerate(case.answers, start=1)
     ]
     buttons.append(Button("Xem giấy tờ ngay", payload("ask_documents")))
-    prefix = f"Câu {index + 1}/{total}: " if total > 1 else ""
+    position = next((n for n, c in enumerate(asked, start=1) if c is case), 1)
+    prefix = f"Câu {position}/{total}: " if total > 1 else ""
     return Reply(f"{prefix}{case.question}", buttons)
 
 
@@ -127,9 +149,10 @@ def checklist_replies(procedure: Procedure, checklist: Checklist, channel: str |
     lines = [header] + [f"{n}. {item}" for n, item in enumerate(items, start=1)]
     if not items:
         lines.append(f"Danh sách giấy tờ: {UNKNOWN_TEXT}.")
-    if checklist.maybe:
-        lines.append("Tùy trường hợp, có thể cần thêm:")
-        lines.extend(f"- {d.name} (nếu: {d.when})" for d in checklist.maybe)
+    if checklist.maybe:  # the heading travels with its first line, never alone at a message's end
+        maybe = [f"- {d.name} (nếu: {d.when})" for d in checklist.maybe]
+        lines.append("Tùy trường hợp, có thể cần thêm:\n" + maybe[0])
+        lines.extend(maybe[1:])
     lines.append(citation(procedure))
     texts = pack_lines(lines)
     custom = {"kind": "checklist", "code": procedure.code, "name": procedure.display_name, "items": items}
@@ -143,19 +166,29 @@ def after_checklist_prompt(procedure: Procedure) -> Reply:
     return Reply("Anh/chị muốn tôi hướng dẫn từng bước thực hiện không?", buttons)
 
 
-def steps_for(procedure: Procedure, channel: str | None) -> list[str]:
+def steps_for(procedure: Procedure, channel: str | None, guides: ChannelGuides | None = None) -> list[str]:
+    """The procedure's own steps; postal steps are the generic ones of knowledge/channels.yml."""
     if channel == "online":
         return list(procedure.steps_online)
     if channel == "in_person":
         return list(procedure.steps_in_person)
+    if channel == "postal" and guides is not None and guides.postal is not None:
+        return list(guides.postal.steps)
     return []
 
 
-def step_reply(procedure: Procedure, channel: str, index: int) -> Reply:
-    """Step 6: one step with the walk buttons."""
-    steps = steps_for(procedure, channel)
-    text = f"Bước {index + 1}/{len(steps)}: {shorten(steps[index], MAX_MESSAGE_CHARS - 20)}"
+def step_reply(steps: list[str], index: int, note: str | None = None) -> Reply:
+    """Step 6: one step with the walk buttons; `note` (e.g. where generic steps come from) under it."""
+    tail = f"\n({note})" if note else ""
+    text = f"Bước {index + 1}/{len(steps)}: {shorten(steps[index], MAX_MESSAGE_CHARS - 20 - len(tail))}{tail}"
     return Reply(text, list(STEP_BUTTONS))
+
+
+def postal_note(guides: ChannelGuides) -> str | None:
+    """Said under the first postal step: these steps are general, with their legal source."""
+    if guides.postal is None:
+        return None
+    return f"Các bước chung khi nộp qua bưu điện, theo {shorten(guides.postal.source, 200)}"
 
 
 def no_steps_reply(procedure: Procedure, channel: str | None) -> Reply:
@@ -186,7 +219,7 @@ def where_reply(procedure: Procedure | None, office: Office, channel: str | None
         lines.append(f"Nơi tiếp nhận: {shorten(office_place(office), 160)}")
         lines.append(f"Giờ làm việc: {shorten(office_hours(office), 160)}")
         lines.append(f"Điện thoại: {office.value_or_unknown('phone')}")
-    if procedure is not None and channel != "in_person" and procedure.channel("online"):
+    if procedure is not None and channel in (None, "online") and procedure.channel("online"):
         lines.append(f"Nộp trực tuyến: {office.online_portal_url or procedure.source or UNKNOWN_TEXT}")
     if procedure is not None:
         lines.append(citation(procedure))

@@ -4,9 +4,10 @@ Rasa only classifies the message and calls `action_guide`; everything that depen
 on where the citizen is in the walk happens here, as plain Python, so each path is
 unit-tested without a Rasa server.
 
-Stages, derived from the state:
-  no procedure  →  channel (if the procedure offers both)  →  case questions  →
-  checklist  →  steps  →  recap + feedback question.
+Stages, in the issue's order, derived from the state:
+  no procedure  →  summary + channel question (only when the procedure offers two or more
+  channels and the citizen has not named one)  →  case questions (`ask: false` ones skipped)  →
+  checklist + "hướng dẫn từng bước?"  →  steps  →  recap + feedback question.
 Mid-way questions (fee, time, where, documents) answer for the current procedure
 and then ask to resume where the walk was.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
 from bot.guidance import texts
+from bot.guidance.channel_words import channel_in, without_channel_words
 from bot.guidance.checklist import build_checklist
 from bot.guidance.messages import Reply
 from bot.guidance.state import PROMPT_FEEDBACK, PROMPT_RESUME, PROMPT_SWITCH, GuideState
@@ -25,6 +27,9 @@ from bot.knowledge import KnowledgeBase, Procedure
 from bot.retrieval.normalize import fold
 
 CANDIDATE_BUTTONS = 3
+_CHOOSE_INTENTS = frozenset({"choose_online", "choose_in_person", "choose_postal"})
+# Intents whose text may be only a channel choice in words (Rasa may not label it choose_*).
+_REQUEST_INTENTS = frozenset({"ask_procedure", "select_procedure", "nlu_fallback"})
 _CODE_RE = re.compile(r"\b\d\.\d{6}\b")
 _NUMBER_RE = re.compile(r"\b(\d{1,2})\b")
 # Folded first words of answer labels meaning yes / no.
@@ -83,6 +88,15 @@ class Guide:
         prompt, state.prompt = state.prompt, None
         if turn.intent not in ("affirm", "deny"):
             state.pending_switch = None
+        said = channel_in(turn.text) if turn.intent not in _CHOOSE_INTENTS else None
+        if said is not None:
+            rest = without_channel_words(turn.text)
+            if turn.intent in _REQUEST_INTENTS and not self._names_something(rest):
+                return self._set_channel(said, state, turn.text)  # "nộp qua bưu điện" typed, not pressed
+            if state.procedure_code is None:
+                # "làm khai sinh online": the channel is kept and the procedure searched without it
+                state.channel = said
+                turn = Turn(turn.intent, rest, turn.entities)
         return handler(turn, state, prompt)
 
     # ----- procedure choice --------------------------------------------------------------------------
@@ -150,26 +164,38 @@ class Guide:
 
     # ----- channel and cases -------------------------------------------------------------------------
     def _on_choose_online(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
-        return self._set_channel("online", state)
+        return self._set_channel("online", state, turn.text)
 
     def _on_choose_in_person(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
-        return self._set_channel("in_person", state)
+        return self._set_channel("in_person", state, turn.text)
 
-    def _set_channel(self, kind: str, state: GuideState) -> Outcome:
+    def _on_choose_postal(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        return self._set_channel("postal", state, turn.text)
+
+    def _set_channel(self, kind: str, state: GuideState, text: str = "") -> Outcome:
         procedure = self._current(state)
         if procedure is None:
-            state.channel = kind
+            state.channel = kind  # the citizen's preference, kept for the procedure chosen next
+            rest = without_channel_words(text)
+            if self._names_something(rest):  # "làm khai sinh online" understood as a channel choice
+                return self._search_and_route(rest, state, on_unknown=self._ask_which_procedure)
             return self._ask_which_procedure(state)
-        replies: list[Reply] = []
-        if procedure.channel(kind) is None:
-            offered = [k for k in texts.CHANNEL_INTENTS if procedure.channel(k)]
+        offered = texts.offered_channels(procedure)
+        if kind not in offered:
             if not offered:
                 return Outcome([texts.no_steps_reply(procedure, None)], state)
-            kind = offered[0]
-            replies.append(Reply(texts.channel_note(procedure, kind)))
+            if len(offered) >= 2:  # say so and offer the ones it does; the walk stays where it was
+                return Outcome([texts.channel_question(procedure, refused=kind)], state)  # type: ignore[list-item]
+            note = Reply(texts.channel_note(procedure, offered[0], refused=kind))
+            if state.channel == offered[0]:
+                return Outcome([note] + self._resume(state), state)
+            kind, replies = offered[0], [note]
+        else:
+            replies = []
+        changing = state.channel is not None  # a second choice, e.g. after the checklist or mid-steps
         state.channel = kind
         state.step_index = None
-        if state.case_index >= len(procedure.cases):  # after the checklist: the choice opens the steps
+        if changing and not self._case_pending(procedure, state):
             outcome = self._show_step(procedure, state, 0)
             return Outcome(replies + outcome.replies, state)
         return Outcome(replies + self._advance(procedure, state), state)
@@ -178,7 +204,9 @@ class Guide:
         procedure = self._current(state)
         if procedure is None:
             return self._ask_which_procedure(state)
-        if state.case_index >= len(procedure.cases):
+        if self._needs_channel(procedure, state):
+            return Outcome(self._advance(procedure, state), state)  # the channel question comes first
+        if not self._case_pending(procedure, state):
             return Outcome(self._resume(state), state)
         case = procedure.cases[state.case_index]
         number = self._answer_number(turn, len(case.answers))
@@ -201,29 +229,48 @@ class Guide:
             return outcome
         return Outcome(self._advance(procedure, state), state)
 
-    def _advance(self, procedure: Procedure, state: GuideState) -> list[Reply]:
-        """The next question of the walk: case questions, then the checklist, then the channel.
+    def _case_pending(self, procedure: Procedure, state: GuideState) -> bool:
+        """Whether a case question is still to be asked; moves `case_index` past `ask: false` cases."""
+        while state.case_index < len(procedure.cases) and not procedure.cases[state.case_index].ask:
+            state.case_index += 1
+        return state.case_index < len(procedure.cases)
 
-        The documents do not depend on the channel, so the channel is asked after the checklist, where
-        the choice also opens the steps: the checklist comes one citizen message sooner.
+    @staticmethod
+    def _needs_channel(procedure: Procedure, state: GuideState) -> bool:
+        """The procedure offers channels and none of them is chosen yet."""
+        offered = texts.offered_channels(procedure)
+        return bool(offered) and state.channel not in offered
+
+    def _channel_step(self, procedure: Procedure, state: GuideState) -> tuple[list[Reply], bool]:
+        """(replies, waiting for the citizen) for the channel stage of the walk.
+
+        A channel already chosen and offered: nothing to say. One channel offered: a short note, and
+        the walk goes on. Two or more: the question with buttons (after "không nộp X được" when the
+        citizen's earlier choice is not offered). No channel at all (catalogue record): nothing, and
+        the steps later say there are none.
         """
-        if state.case_index < len(procedure.cases):
-            return [texts.case_question(procedure, state.case_index)]
-        checklist = build_checklist(procedure, state.case_answers)
-        replies = texts.checklist_replies(procedure, checklist, state.channel)
-        return replies + self._channel_or_steps_prompt(procedure, state)
+        offered = texts.offered_channels(procedure)
+        if not offered or state.channel in offered:
+            return [], False
+        refused, state.channel = state.channel, None
+        if len(offered) == 1:
+            state.channel = offered[0]
+            return [Reply(texts.channel_note(procedure, offered[0], refused))], False
+        return [texts.channel_question(procedure, refused)], True  # type: ignore[list-item]
 
-    def _channel_or_steps_prompt(self, procedure: Procedure, state: GuideState) -> list[Reply]:
+    def _advance(self, procedure: Procedure, state: GuideState) -> list[Reply]:
+        """The next item of the walk: channel question, then case questions, then the checklist
+        with the "hướng dẫn từng bước?" prompt (the issue's order)."""
+        replies, waiting = self._channel_step(procedure, state)
+        if waiting:
+            return replies
+        if self._case_pending(procedure, state):
+            return replies + [texts.case_question(procedure, state.case_index)]
+        checklist = build_checklist(procedure, state.case_answers)
+        replies += texts.checklist_replies(procedure, checklist, state.channel)
         if state.channel is None:
-            question = texts.channel_question(procedure)
-            if question is not None:
-                return [question]
-            offered = [k for k in texts.CHANNEL_INTENTS if procedure.channel(k)]
-            if offered:
-                state.channel = offered[0]
-                return [Reply(texts.channel_note(procedure, offered[0])), texts.after_checklist_prompt(procedure)]
-            return [texts.no_steps_reply(procedure, None)]
-        return [texts.after_checklist_prompt(procedure)]
+            return replies + [texts.no_steps_reply(procedure, None)]
+        return replies + [texts.after_checklist_prompt(procedure)]
 
     # ----- mid-way questions -------------------------------------------------------------------------
     def _on_ask_fee(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
@@ -253,7 +300,7 @@ class Guide:
                 if not self._names_something(turn.text):
                     return self._ask_which_procedure(state)
                 return self._search_and_route(turn.text, state, on_unknown=self._ask_which_procedure)
-            state.start(named.code)
+            state.start(named.code, keep_channel=True)  # a channel named before any procedure is kept
             return Outcome(answer(named) + self._advance(named, state), state)
         if named is not None and named.code != current.code:
             state.pending_switch = named.code
@@ -309,23 +356,19 @@ class Guide:
                     return self._ask_which_procedure(state)
                 return self._search_and_route(turn.text, state, on_unknown=self._ask_which_procedure)
             return self._start(named.code, state)
-        if state.case_index < len(procedure.cases):
+        if self._needs_channel(procedure, state) or self._case_pending(procedure, state):
             return Outcome(self._advance(procedure, state), state)
-        if state.channel is None:
-            return Outcome(self._channel_or_steps_prompt(procedure, state), state)
         return self._show_step(procedure, state, state.step_index or 0)
 
     def _on_next_step(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         procedure = self._current(state)
         if procedure is None:
             return self._ask_which_procedure(state)
-        if state.case_index < len(procedure.cases):
+        if self._needs_channel(procedure, state) or self._case_pending(procedure, state):
             return Outcome(self._advance(procedure, state), state)
-        if state.channel is None:
-            return Outcome(self._channel_or_steps_prompt(procedure, state), state)
         if state.step_index is None:
             return self._show_step(procedure, state, 0)
-        if state.step_index + 1 >= len(texts.steps_for(procedure, state.channel)):
+        if state.step_index + 1 >= len(self._steps(procedure, state.channel)):
             return self._finish(procedure, state)
         return self._show_step(procedure, state, state.step_index + 1)
 
@@ -345,21 +388,27 @@ class Guide:
         procedure = self._current(state)
         if procedure is None:
             return self._ask_which_procedure(state)
-        if state.channel is None:
-            return Outcome(self._channel_or_steps_prompt(procedure, state), state)
-        steps = texts.steps_for(procedure, state.channel)
+        if self._needs_channel(procedure, state):
+            return Outcome(self._advance(procedure, state), state)
+        steps = self._steps(procedure, state.channel)
+        if not steps:
+            return Outcome([texts.no_steps_reply(procedure, state.channel)], state)
         number = self._answer_number(turn, len(steps), entity="step_number")
         if number is None:
             return Outcome([Reply(f"Thủ tục này có {len(steps)} bước, anh/chị chọn từ bước 1 đến bước {len(steps)}.")], state)
         return self._show_step(procedure, state, number - 1)
 
+    def _steps(self, procedure: Procedure, channel: str | None) -> list[str]:
+        return texts.steps_for(procedure, channel, self.kb.channel_guides)
+
     def _show_step(self, procedure: Procedure, state: GuideState, index: int) -> Outcome:
-        steps = texts.steps_for(procedure, state.channel)
+        steps = self._steps(procedure, state.channel)
         if not steps:
             return Outcome([texts.no_steps_reply(procedure, state.channel)], state)
         index = max(0, min(index, len(steps) - 1))
         state.step_index = index
-        return Outcome([texts.step_reply(procedure, state.channel or "", index)], state)
+        note = texts.postal_note(self.kb.channel_guides) if state.channel == "postal" and index == 0 else None
+        return Outcome([texts.step_reply(steps, index, note)], state)
 
     def _finish(self, procedure: Procedure, state: GuideState) -> Outcome:
         checklist = build_checklist(procedure, state.case_answers)
@@ -406,7 +455,7 @@ class Guide:
             if yes:
                 return Outcome(self._current_item(procedure, state), state)
             return Outcome([Reply("Dạ vâng. Anh/chị cần hỏi gì thêm cứ nhắn cho tôi.")], state)
-        if procedure is not None and state.case_index < len(procedure.cases):
+        if procedure is not None and not self._needs_channel(procedure, state) and self._case_pending(procedure, state):
             case = procedure.cases[state.case_index]
             number = self._yes_no_answer([a.label for a in case.answers], yes)
             if number is not None:
@@ -422,7 +471,7 @@ class Guide:
     def _on_free_text(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         """nlu_fallback or an intent this walk does not know: a case answer in words, else a search."""
         procedure = self._current(state)
-        if procedure is not None and state.case_index < len(procedure.cases):
+        if procedure is not None and not self._needs_channel(procedure, state) and self._case_pending(procedure, state):
             labels = [a.label for a in procedure.cases[state.case_index].answers]
             number = self._match_label(turn.text, labels)
             if number is not None:

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.knowledge.models import Office, Procedure
+from bot.knowledge.models import ChannelGuides, Office, Procedure
 from bot.knowledge.validator import PROCEDURES_DIR, validate_knowledge_dir
 
 
@@ -32,6 +32,8 @@ class KnowledgeBaseError(Exception):
 class KnowledgeBase:
     procedures: dict[str, Procedure] = field(default_factory=dict)
     office: Office = field(default_factory=Office)
+    # generic steps for channels the procedure files give no steps for (postal), from channels.yml
+    channel_guides: ChannelGuides = field(default_factory=ChannelGuides)
     curated_codes: set[str] = field(default_factory=set)
     knowledge_dir: Path | None = None
     catalog: Path | None = None
@@ -88,6 +90,7 @@ def load_knowledge_base(knowledge_dir: Path | None = None, catalog: Path | None 
     return KnowledgeBase(
         procedures=procedures,
         office=result.office,
+        channel_guides=result.channel_guides,
         curated_codes=set(result.procedures),
         knowledge_dir=knowledge_dir,
         catalog=Path(catalog) if catalog is not None else None,

@@ -104,6 +104,9 @@ class Case(_Strict):
     id: str = Field(pattern=SLUG_PATTERN)
     question: str = Field(min_length=1)
     answers: list[CaseAnswer] = Field(min_length=1)
+    # false: a rare condition (e.g. someone going on the citizen's behalf) that is not asked, so common
+    # procedures reach the checklist in few messages; its `adds_documents` show as "có thể cần thêm" lines.
+    ask: bool = True
 
 
 class Procedure(_Strict):
@@ -150,7 +153,34 @@ class Procedure(_Strict):
     def to_yaml_dict(self) -> dict:
         """Plain data for writing a YAML file (no `origin`, no empty optional values)."""
         data = self.model_dump(mode="json", exclude={"origin"}, exclude_none=True)
+        for case in data.get("cases", []):
+            if case.get("ask") is True:  # the default: not written
+                del case["ask"]
         return {k: v for k, v in data.items() if v not in ([], None)}
+
+    def asked_cases(self) -> list[Case]:
+        """The case questions the walk asks (`ask: false` ones only annotate the checklist)."""
+        return [c for c in self.cases if c.ask]
+
+
+class ChannelGuide(_Strict):
+    """Generic steps for a way of submitting that no procedure file describes (`knowledge/channels.yml`).
+
+    Used for the postal channel: the procedures list `postal` but carry no postal steps, and the
+    steps (hand the dossier to the public postal service, pay, keep the receipt) are the same for all.
+    """
+
+    name: str = Field(min_length=1)
+    steps: list[str] = Field(min_length=1)
+    source: str = Field(min_length=1)
+    verified_on: dt.date
+    to_confirm: list[str] = Field(default_factory=list)  # what the ward still has to check
+
+
+class ChannelGuides(_Strict):
+    """`knowledge/channels.yml`: one optional entry per channel kind without per-procedure steps."""
+
+    postal: ChannelGuide | None = None
 
 
 class PaymentOption(_Strict):

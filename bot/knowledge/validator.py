@@ -20,10 +20,11 @@ from typing import Any, Iterable
 import yaml
 from pydantic import ValidationError
 
-from bot.knowledge.models import Office, Procedure
+from bot.knowledge.models import ChannelGuides, Office, Procedure
 
 PROCEDURES_DIR = "procedures"
 OFFICE_FILE = "office.yml"
+CHANNELS_FILE = "channels.yml"
 
 # Fields a curated file must fill (catalogue records may leave them empty).
 REQUIRED_CURATED: tuple[str, ...] = (
@@ -72,6 +73,7 @@ class LoadedFile:
 class ValidationResult:
     procedures: dict[str, Procedure] = field(default_factory=dict)
     office: Office = field(default_factory=Office)
+    channel_guides: ChannelGuides = field(default_factory=ChannelGuides)
     errors: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # code -> file
 
@@ -195,6 +197,8 @@ def check_curated(
         if count > 1:
             errors.append(f"{name}: cases: case id '{case_id}' used {count} times")
     for ci, case in enumerate(proc.cases):
+        if not case.ask:
+            errors += _unasked_case_errors(name, ci, case)
         for ai, answer in enumerate(case.answers):
             where = f"cases[{ci}].answers[{ai}]"
             for key in ("adds_documents", "removes_documents"):
@@ -208,6 +212,20 @@ def check_curated(
     today = today or dt.date.today()
     if proc.verified_on and proc.verified_on > today:
         errors.append(f"{name}: verified_on: date {proc.verified_on} is in the future")
+    return errors
+
+
+def _unasked_case_errors(name: str, index: int, case: Any) -> list[str]:
+    """A case that is not asked only adds "có thể cần thêm" lines to the checklist: it cannot switch
+    the procedure or take a document away, since nobody answers it."""
+    errors = []
+    for ai, answer in enumerate(case.answers):
+        for key in ("redirect", "removes_documents"):
+            if getattr(answer, key):
+                errors.append(
+                    f"{name}: cases[{index}].ask: false is not allowed with answers[{ai}].{key} "
+                    "(an unasked question can only add documents)"
+                )
     return errors
 
 
@@ -272,6 +290,30 @@ def parse_office_file(path: Path) -> tuple[Office, list[str]]:
         return Office(), pydantic_errors(name, exc, loaded.node)
 
 
+def parse_channels_file(path: Path, today: dt.date | None = None) -> tuple[ChannelGuides, list[str]]:
+    """Read `channels.yml` (generic steps per channel kind); a missing file means no such steps."""
+    if not path.exists():
+        return ChannelGuides(), []
+    loaded = read_yaml(path)
+    if loaded.errors:
+        return ChannelGuides(), loaded.errors
+    data = loaded.data or {}
+    name = display_path(path)
+    if not isinstance(data, dict):
+        return ChannelGuides(), [f"{name}: (file): must be a mapping of channel kinds (postal: ...)"]
+    try:
+        guides = ChannelGuides.model_validate(data)
+    except ValidationError as exc:
+        return ChannelGuides(), pydantic_errors(name, exc, loaded.node)
+    today = today or dt.date.today()
+    errors = [
+        f"{name}: {kind}.verified_on: date {guide.verified_on} is in the future"
+        for kind, guide in (("postal", guides.postal),)
+        if guide is not None and guide.verified_on > today
+    ]
+    return (ChannelGuides() if errors else guides), errors
+
+
 def procedure_files(location: Path) -> list[Path]:
     """YAML files of a procedures folder (or the single file given)."""
     if location.is_file():
@@ -299,6 +341,8 @@ def validate_knowledge_dir(location: Path, extra_codes: Iterable[str] = ()) -> V
     if knowledge_dir is not None:
         result.office, office_errors = parse_office_file(knowledge_dir / OFFICE_FILE)
         result.errors.extend(office_errors)
+        result.channel_guides, channel_errors = parse_channels_file(knowledge_dir / CHANNELS_FILE)
+        result.errors.extend(channel_errors)
     parsed: list[tuple[Path, Procedure]] = []
     for path in procedure_files(procedures_location):
         proc, errors = parse_procedure_file(path)
