@@ -23,6 +23,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import SERVER_OK
 from bot.cases.replies import ask_code_text, ask_verification_text, invalid_code_text, invalid_verification_text
 from bot.cases.service import CaseService, LookupResult, get_case_service
 from bot.cases.verification import extract_last4
@@ -139,7 +140,7 @@ class ActionAskDossierCode(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(text=ask_code_text(_service().codes))
-        return [SlotSet("server_ok", True)]
+        return [SERVER_OK]
 
 
 class ActionAskVerificationCode(Action):
@@ -152,7 +153,7 @@ class ActionAskVerificationCode(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(text=ask_verification_text(_service().verification))
-        return [SlotSet("server_ok", True)]
+        return [SERVER_OK]
 
 
 class ActionCaseStatusLookup(Action):
@@ -174,7 +175,7 @@ class ActionCaseStatusLookup(Action):
         else:
             reply = await asyncio.to_thread(service.reply, result)
             dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
-        return [*_clear(), SlotSet("server_ok", True)]
+        return [*_clear(), SERVER_OK]
 
 
 class ActionCaseStatusCancel(Action):
@@ -187,4 +188,4 @@ class ActionCaseStatusCancel(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(text="Dạ, tôi dừng tra cứu hồ sơ. Khi cần, anh/chị nhắn \"tra cứu hồ sơ\" nhé.")
-        return [*_clear(), SlotSet("server_ok", True)]
+        return [*_clear(), SERVER_OK]
