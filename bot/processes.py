@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from typing import Any
 import httpx
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, get_settings
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 APP_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
@@ -173,6 +174,95 @@ class ActionServer(ServerProcess):
         return f"{self.url}/webhook"
 
 
+class RedisServer(ServerProcess):
+    """A private Redis for Rasa's worker processes: localhost only, memory only (nothing written to disk)."""
+
+    def __init__(self, binary: str, port: int | None = None, log_path: Path | None = None):
+        port = port or free_port()
+        super().__init__(
+            name="redis",
+            command=[binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--protected-mode", "yes", "--daemonize", "no"],
+            health_url="",
+            port=port,
+            log_path=log_path,
+            startup_timeout=20.0,
+        )
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise StackError(f"redis exited with code {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise StackError(f"redis not answering PING after {self.startup_timeout:.0f}s:\n{self.log_tail()}")
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How many Rasa worker processes to run, and the Redis binary that lets them share conversations."""
+
+    workers: int
+    redis_binary: str | None
+    note: str
+
+
+def rasa_scaling(requested: int | str | None = None) -> Scaling:
+    """Workers from `requested` (or settings.yml `server.workers`).
+
+    "auto" = one per CPU core but one (left to the action server and Redis), at most 4. Measured on 2 cores with
+    `make bench-chat`: 2 workers gave no more than 1 (≈ 60 msg/s either way), because sharing conversations through
+    Redis costs what the second core brings.
+
+    More than one worker needs redis-server (shared conversations and per-conversation locks); without it the
+    server runs one worker and the note says why.
+    """
+    section = get_settings().section("server")
+    value = requested if requested is not None else section.get("workers", "auto")
+    if str(value).strip().lower() == "auto":
+        workers = max(1, min((os.cpu_count() or 1) - 1, 4))
+    else:
+        try:
+            workers = int(value)
+        except (TypeError, ValueError):
+            raise StackError(f"server.workers must be a positive number or auto, not {value!r}") from None
+        if workers < 1:
+            raise StackError(f"server.workers must be a positive number or auto, not {value!r}")
+    if workers == 1:
+        return Scaling(1, None, "1 Rasa worker")
+    binary = shutil.which(str(section.get("redis_server") or "redis-server"))
+    if binary is None:
+        return Scaling(1, None, f"1 Rasa worker: {workers} need redis-server (apt-get install redis-server), not found")
+    return Scaling(workers, binary, f"{workers} Rasa workers sharing conversations through redis-server")
+
+
+def scaled_endpoints(endpoints: Path | None, actions_url: str | None, redis_port: int) -> Path:
+    """The endpoints file for several workers: Redis lock store and the redacting Redis tracker store."""
+    data: dict[str, Any] = {}
+    if endpoints is not None:
+        data = yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}
+    if actions_url:
+        data["action_endpoint"] = {"url": actions_url}
+    # same expiry as the one-worker store in endpoints.yml
+    record_exp = (data.get("tracker_store") or {}).get("record_exp", 86400)
+    data["lock_store"] = {"type": "redis", "url": "127.0.0.1", "port": redis_port, "db": 1}
+    data["tracker_store"] = {
+        "type": "bot.tracker_store.RedactingRedisTrackerStore",
+        "url": "127.0.0.1",
+        "port": redis_port,
+        "db": 0,
+        "record_exp": record_exp,
+    }
+    return write_yaml_temp(data, "endpoints-scaled-")
+
+
 def write_yaml_temp(data: dict[str, Any], prefix: str) -> Path:
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=".yml")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -192,9 +282,17 @@ class RasaServer(ServerProcess):
         endpoints: Path | None = None,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        workers: int = 1,
+        redis_port: int | None = None,
     ):
         port = port or free_port()
-        if endpoints is None:
+        env = dict(env or {})
+        if workers > 1:
+            if redis_port is None:
+                raise StackError("several Rasa workers need a Redis port (RedisServer)")
+            endpoints = scaled_endpoints(endpoints, actions_url, redis_port)
+            env["SANIC_WORKERS"] = str(workers)
+        elif endpoints is None:
             # the production tracker store (endpoints.yml): conversations stored redacted
             endpoint_data: dict[str, Any] = {"tracker_store": {"type": "bot.tracker_store.RedactingTrackerStore"}}
             if actions_url:
@@ -212,9 +310,10 @@ class RasaServer(ServerProcess):
             ],
             health_url=f"http://127.0.0.1:{port}/status",
             port=port,
-            env=env or {},
+            env=env,
             log_path=log_path,
         )
+        self.workers = workers
 
     def rest(self, sender: str, message: str, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Send one message through the REST channel; returns the bot's messages."""

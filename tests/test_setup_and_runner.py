@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -92,3 +93,6 @@ def test_runner_serves_rest_and_sigterm_leaves_no_listener(tmp_path: Path) -> No
     assert proc.returncode == 0
     assert not port_in_use(rasa_port), "Rasa server still listening after SIGTERM"
     assert not port_in_use(actions_port), "action server still listening after SIGTERM"
+    # with several Rasa workers (settings.yml server.workers) the runner also started a private Redis
+    redis_ports = [int(port) for port in re.findall(r"starting redis on 127\.0\.0\.1:(\d+)", output)]
+    assert all(not port_in_use(port) for port in redis_ports), "redis still listening after SIGTERM"

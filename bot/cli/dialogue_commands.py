@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,25 +28,34 @@ from bot.settings import PROJECT_ROOT
 NLU_TARGET_F1 = 0.92
 SUMMARY_KEYS = ("accuracy", "macro avg", "weighted avg", "micro avg")
 
-# Scripted conversations: what citizens type and press (button payloads), in order.
+# Scripted conversations: what citizens type and press (button payloads "/..."), in order. One walks the
+# khai sinh guidance with the buttons the bot shows (kiosk, Telegram), one types everything without diacritics,
+# one starts off-topic. About a third of the messages are button presses.
 CONVERSATIONS: tuple[tuple[str, ...], ...] = (
     (
         "xin chào",
-        "tôi muốn làm giấy khai sinh",
+        "con tôi mới sinh cần làm giấy gì",
+        "/choose_in_person",
         '/answer_case{"case_answer":"1"}',
         '/answer_case{"case_answer":"1"}',
-        '/answer_case{"case_answer":"1"}',
-        "trực tiếp",
-        "bước tiếp",
+        "/ask_steps",
+        "/next_step",
         "lệ phí bao nhiêu?",
-        "có",
+        "/affirm",
         "bước 3",
-        "kết thúc",
-        "có",
+        "/end_walk",
+        "/affirm",
     ),
-    ("dang ky ket hon", '/answer_case{"case_answer":"1"}', "lam online", "can giay to gi", "nộp ở đâu?", "mất mấy ngày?", "cảm ơn"),
-    ("thời tiết hôm nay thế nào", "đăng ký tạm trú cho người thuê trọ", "cần mang giấy gì", "quay lại", "tạm biệt"),
+    ("dang ky ket hon", "lam online", "can giay to gi", "nộp ở đâu?", "mất mấy ngày?", "cảm ơn"),
+    ("thời tiết hôm nay thế nào", "đăng ký tạm trú cho người thuê trọ", "/choose_online", "cần mang giấy gì",
+     "quay lại", "tạm biệt"),
 )
+
+
+def button_share() -> float:
+    """Share of button presses among the scripted messages (printed with the figures)."""
+    messages = [m for script in CONVERSATIONS for m in script]
+    return sum(m.startswith("/") for m in messages) / len(messages)
 
 
 # ----- eval nlu ----------------------------------------------------------------------------------------
@@ -183,7 +194,10 @@ async def run_level(url: str, concurrency: int, messages: int, timeout: float = 
     errors: list[str] = []
     scripts = [CONVERSATIONS[i % len(CONVERSATIONS)] for i in range(10_000)]
     next_script = iter(scripts)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # A new connection per message, as citizens' messages arrive: their pauses outlast the server's 5-s keep-alive,
+    # and a reverse proxy in front opens one upstream connection per request. It also lets a free Rasa worker take
+    # each message (a kept-alive connection stays with the worker that accepted it, however busy).
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
 
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
 
@@ -207,7 +221,8 @@ async def run_level(url: str, concurrency: int, messages: int, timeout: float = 
 
 
 def _run_levels(url: str, levels: list[int], messages: int, warmup: int) -> bool:
-    print(f"bench chat against {url} (warm-up {warmup} messages)", flush=True)
+    print(f"bench chat against {url} (warm-up {warmup} messages; {button_share():.0%} of scripted messages are "
+          "button presses)", flush=True)
     asyncio.run(run_level(url, 1, warmup))
     ok = True
     for level in levels:
@@ -230,16 +245,26 @@ def _bench_chat(args: argparse.Namespace) -> int:
     # No URL: start a private stack on free ports (action server + Rasa), scratch database and index.
     import tempfile
 
-    from bot.processes import ActionServer, RasaServer
+    from bot.processes import ActionServer, RasaServer, RedisServer, StackError, rasa_scaling
 
     model = Path(args.model)
     if not model.exists():
         print(f"error: {model}: no trained model (run `make train`)", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
+
+    try:
+        scaling = rasa_scaling(args.workers)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"stack: {scaling.note}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp, contextlib.ExitStack() as stack:
         env = {"BOT_DATABASE": str(Path(tmp) / "bot.db")}
-        with ActionServer(env=env) as actions, RasaServer(model=model, actions_url=actions.webhook_url) as rasa:
-            ok = _run_levels(rasa.url, levels, args.messages, args.warmup)
+        redis = stack.enter_context(RedisServer(scaling.redis_binary)) if scaling.redis_binary else None
+        actions = stack.enter_context(ActionServer(env=env))
+        rasa = stack.enter_context(RasaServer(model=model, actions_url=actions.webhook_url, workers=scaling.workers,
+                                              redis_port=redis.port if redis else None))
+        ok = _run_levels(rasa.url, levels, args.messages, args.warmup)
     return 0 if ok else 1
 
 
@@ -275,6 +300,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chat.add_argument("--url", default=None, help="base URL of a running Rasa server (default: start a private stack)")
     chat.add_argument("--model", default=str(PROJECT_ROOT / "models" / "tthc.tar.gz"), help="model for the private stack")
     chat.add_argument("--concurrency", default="1,20", help="comma-separated numbers of parallel citizens")
+    chat.add_argument("--workers", default=os.environ.get("RASA_WORKERS"),
+                      help="Rasa worker processes: auto | N (default: $RASA_WORKERS, then settings.yml)")
     chat.add_argument("--messages", type=int, default=0, help="messages per level (default: max(60, 15 x citizens))")
     chat.add_argument("--warmup", type=int, default=10)
     chat.set_defaults(handler=_bench_chat)

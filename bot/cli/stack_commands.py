@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--credentials", default=str(PROJECT_ROOT / "credentials.yml"))
     parser.add_argument("--endpoints", default=str(PROJECT_ROOT / "endpoints.yml"))
     parser.add_argument("--log-dir", default=str(PROJECT_ROOT / "var" / "log"))
+    parser.add_argument("--workers", default=os.environ.get("RASA_WORKERS"),
+                        help="Rasa worker processes: auto | N (default: settings.yml server.workers)")
     parser.set_defaults(handler=run_stack)
     register_more(subparsers)
 
@@ -38,7 +40,7 @@ def _raise_stop(signum: int, _frame: object) -> None:
 
 
 def run_stack(args: argparse.Namespace) -> int:
-    from bot.processes import ActionServer, RasaServer, StackError
+    from bot.processes import ActionServer, RasaServer, RedisServer, StackError, rasa_scaling
 
     log_dir = Path(args.log_dir)
     model = Path(args.model)
@@ -49,7 +51,14 @@ def run_stack(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGHUP, _raise_stop)
     parent = os.getppid()
+    try:
+        scaling = rasa_scaling(args.workers)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(scaling.note, file=sys.stderr)
     env = {"ACTIONS_PORT": str(args.actions_port), "RASA_PORT": str(args.rasa_port)}
+    redis = RedisServer(scaling.redis_binary, log_path=log_dir / "redis.log") if scaling.redis_binary else None
     actions = ActionServer(port=args.actions_port, env=env, log_path=log_dir / "actions.log")
     rasa = RasaServer(
         model=model,
@@ -58,8 +67,10 @@ def run_stack(args: argparse.Namespace) -> int:
         endpoints=Path(args.endpoints),
         env=env,
         log_path=log_dir / "rasa.log",
+        workers=scaling.workers,
+        redis_port=redis.port if redis else None,
     )
-    servers = [actions, rasa]
+    servers = ([redis] if redis else []) + [actions, rasa]
     try:
         for server in servers:
             print(f"starting {server.name} on 127.0.0.1:{server.port} (log: {server.log_path})", file=sys.stderr)
