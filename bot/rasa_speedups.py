@@ -16,6 +16,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from jsonschema.exceptions import best_match
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.core.processor import MessageProcessor
+from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+# the entity-extractor name Rasa's RegexMessageHandler gives to entities of a payload
+_REGEX_HANDLER_NAME = "RegexMessageHandler"
 _installed = False
 
 
@@ -31,11 +42,6 @@ def install() -> None:
 
 def _install_response_validation() -> None:
     """Replace `RemoteAction._validate_action_result` by a version with a pre-checked validator."""
-    from jsonschema.exceptions import best_match
-    from jsonschema.validators import validator_for
-    from rasa.core.actions.action import RemoteAction
-    from rasa.shared.constants import DOCS_BASE_URL
-
     original = RemoteAction._validate_action_result
     schema = RemoteAction.action_response_format_spec()
     validator_class = validator_for(schema)
@@ -58,10 +64,6 @@ def _install_response_validation() -> None:
 
 def parse_payload(text: str, domain: Any, only_output_properties: bool = True) -> dict[str, Any] | None:
     """Parse data for a button payload Rasa's decoder accepts, as the NLU graph would return it; else None."""
-    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-    from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
-    from rasa.shared.nlu.training_data.message import Message
-
     if not text or not text.strip().startswith("/"):
         return None
     message = YAMLStoryReader.unpack_regex_message(
@@ -78,12 +80,7 @@ def parse_payload(text: str, domain: Any, only_output_properties: bool = True) -
     return parse_data
 
 
-_REGEX_HANDLER_NAME = "RegexMessageHandler"
-
-
 def _install_payload_fast_path() -> None:
-    from rasa.core.processor import MessageProcessor
-
     original = MessageProcessor._parse_message_with_graph
 
     def _parse_message_with_graph(

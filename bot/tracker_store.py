@@ -113,10 +113,7 @@ class RedactingTrackerStore(TrackerStore):
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The conversation's last session, like Rasa's own stores (earlier sessions only via the full tracker)."""
-        tracker = self._trackers.get(sender_id)
-        if tracker is None or _session_starts(tracker.events) <= 1:
-            return tracker
-        return get_trackers_for_conversation_sessions(tracker)[-1]
+        return _last_session(self._trackers.get(sender_id))
 
     async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
         return self._trackers.get(sender_id)
@@ -155,10 +152,7 @@ class RedactingRedisTrackerStore(TrackerStore, SerializedTrackerAsText):
         self.red.set(self.KEY_PREFIX + tracker.sender_id, self.serialise_tracker(tracker), ex=self.record_exp)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
-        tracker = await self.retrieve_full_tracker(sender_id)
-        if tracker is None or _session_starts(tracker.events) <= 1:
-            return tracker
-        return get_trackers_for_conversation_sessions(tracker)[-1]
+        return _last_session(await self.retrieve_full_tracker(sender_id))
 
     async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
         stored = self.red.get(self.KEY_PREFIX + sender_id)
@@ -168,7 +162,11 @@ class RedactingRedisTrackerStore(TrackerStore, SerializedTrackerAsText):
         return [key[len(self.KEY_PREFIX):] for key in self.red.scan_iter(self.KEY_PREFIX + "*")]
 
 
-def _session_starts(events: Iterable[Any]) -> int:
-    return sum(
-        1 for e in events if isinstance(e, ActionExecuted) and e.action_name == ACTION_SESSION_START_NAME
+def _last_session(tracker: DialogueStateTracker | None) -> DialogueStateTracker | None:
+    """The tracker itself when it holds one session (the usual case, no copy); else its last session."""
+    if tracker is None:
+        return None
+    starts = sum(
+        1 for e in tracker.events if isinstance(e, ActionExecuted) and e.action_name == ACTION_SESSION_START_NAME
     )
+    return tracker if starts <= 1 else get_trackers_for_conversation_sessions(tracker)[-1]

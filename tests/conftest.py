@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import PROJECT_ROOT
+from tests.support.requirements import missing
 
 
 def _catalog_path() -> Path:
@@ -21,8 +22,5 @@ def catalog_path() -> Path:
     """The national catalogue file; skipped with a reason when absent, a failure under CI=true."""
     path = _catalog_path()
     if not path.exists():
-        reason = f"national catalogue not found at {path} (set TTHC_CATALOG)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"national catalogue not found at {path} (set TTHC_CATALOG)")
     return path

@@ -8,7 +8,6 @@ Without a browser a local run skips (saying so); under CI=true a missing browser
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -18,6 +17,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from bot.settings import PROJECT_ROOT
+from tests.support.requirements import missing
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -37,10 +37,7 @@ def _require_browser() -> None:
         if not Path(path).exists():
             problems.append(f"{path} (apt-get install -y {package})")
     if problems:
-        reason = "kiosk browser test skipped: missing " + ", ".join(problems)
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing("kiosk browser test skipped: missing " + ", ".join(problems))
 
 
 pytestmark = pytest.mark.slow

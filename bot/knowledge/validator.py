@@ -15,10 +15,10 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.knowledge.models import ChannelGuides, Office, Procedure
 
@@ -273,41 +273,40 @@ def parse_procedure_file(path: Path) -> tuple[Procedure | None, list[str]]:
     return proc, errors + check_curated(proc, path)
 
 
-def parse_office_file(path: Path) -> tuple[Office, list[str]]:
-    """Read `office.yml`; a missing file means every value is unknown (not an error)."""
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _parse_optional_file(path: Path, model: type[ModelT], mapping_of: str) -> tuple[ModelT | None, list[str]]:
+    """Read an optional YAML mapping file into `model`: (None, []) when the file is absent, (None, errors) when
+    it is not valid; errors name the file and the field."""
     if not path.exists():
-        return Office(), []
+        return None, []
     loaded = read_yaml(path)
     if loaded.errors:
-        return Office(), loaded.errors
+        return None, loaded.errors
     data = loaded.data or {}
-    name = display_path(path)
     if not isinstance(data, dict):
-        return Office(), [f"{name}: (file): must be a mapping of fields"]
+        return None, [f"{display_path(path)}: (file): must be a mapping of {mapping_of}"]
     try:
-        return Office.model_validate(data), []
+        return model.model_validate(data), []
     except ValidationError as exc:
-        return Office(), pydantic_errors(name, exc, loaded.node)
+        return None, pydantic_errors(display_path(path), exc, loaded.node)
+
+
+def parse_office_file(path: Path) -> tuple[Office, list[str]]:
+    """Read `office.yml`; a missing file means every value is unknown (not an error)."""
+    office, errors = _parse_optional_file(path, Office, "fields")
+    return office or Office(), errors
 
 
 def parse_channels_file(path: Path, today: dt.date | None = None) -> tuple[ChannelGuides, list[str]]:
     """Read `channels.yml` (generic steps per channel kind); a missing file means no such steps."""
-    if not path.exists():
-        return ChannelGuides(), []
-    loaded = read_yaml(path)
-    if loaded.errors:
-        return ChannelGuides(), loaded.errors
-    data = loaded.data or {}
-    name = display_path(path)
-    if not isinstance(data, dict):
-        return ChannelGuides(), [f"{name}: (file): must be a mapping of channel kinds (postal: ...)"]
-    try:
-        guides = ChannelGuides.model_validate(data)
-    except ValidationError as exc:
-        return ChannelGuides(), pydantic_errors(name, exc, loaded.node)
+    guides, errors = _parse_optional_file(path, ChannelGuides, "channel kinds (postal: ...)")
+    if guides is None:
+        return ChannelGuides(), errors
     today = today or dt.date.today()
     errors = [
-        f"{name}: {kind}.verified_on: date {guide.verified_on} is in the future"
+        f"{display_path(path)}: {kind}.verified_on: date {guide.verified_on} is in the future"
         for kind, guide in (("postal", guides.postal),)
         if guide is not None and guide.verified_on > today
     ]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from bot.processes import ActionServer, RasaServer, free_port  # noqa: F401  (re-exported for tests)
 from bot.settings import PROJECT_ROOT
+from tests.support.requirements import missing
 
 
 def trained_model() -> Path:
@@ -16,12 +15,8 @@ def trained_model() -> Path:
     model = Path(os.environ.get("RASA_MODEL", PROJECT_ROOT / "models" / "tthc.tar.gz"))
     if not model.exists():
         reason = f"no trained Rasa model at {model}: run `make train` (make test trains before pytest)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(reason)
     if not (PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa").exists():
         reason = ".venv-rasa is missing: run `make setup`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(reason)
     return model
