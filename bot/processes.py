@@ -64,6 +64,8 @@ def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     # the venvs' own interpreters must not pick up the caller's virtualenv
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONHOME", None)
+    # this checkout's code first, whatever checkout the environments were installed from (editable install)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     if extra:
         env.update({k: str(v) for k, v in extra.items()})
     return env
