@@ -14,7 +14,8 @@ from tests.guidance_support import Conversation, RecordedOutcome, real_search
 KB = load_knowledge_base()  # the project's knowledge base must load (curated files + office.yml + channels.yml)
 # Common procedures: at most 2 case questions, so the checklist comes within 4 citizen messages.
 COMMON = ("1.001193", "1.000656", "1.004873", "1.000894", "1.004194", "1.004222", "1.014061", "1.014062",
-          "1.014063", "1.014064", "2.000815", "2.000884", "2.001035")
+          "1.014063", "1.014064", "2.000815", "2.000884", "2.001035",
+          "1.010038", "2.001159", "1.001570", "1.013978", "2.001406")  # issue 11: curated set grown to 51
 # (citizen wording, expected procedure): the first message, then channel button + case answers
 IN_CITIZENS_WORDS = (
     ("con tôi mới sinh cần làm giấy gì", "1.001193"),
