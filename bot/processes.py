@@ -81,7 +81,8 @@ class ServerProcess:
     port: int
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
-    startup_timeout: float = 180.0
+    # a loaded shared machine can need longer to load the model: BOT_STARTUP_TIMEOUT (seconds)
+    startup_timeout: float = field(default_factory=lambda: float(os.environ.get("BOT_STARTUP_TIMEOUT", "180")))
     process: subprocess.Popen[bytes] | None = None
     _log_file: Any = None
 

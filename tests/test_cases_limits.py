@@ -92,6 +92,26 @@ def test_rotating_senders_lock_the_code_even_for_the_right_value(tmp_path: Path,
     assert service.lookup("the-real-citizen", target.code, target.phone_last4).outcome == "found"
 
 
+def test_daily_cap_per_code_stops_a_patient_guesser(tmp_path: Path, clock: FakeClock, sleep: FakeSleep) -> None:
+    service, dossiers = _service(tmp_path / "bot.db", clock, sleep)
+    service.code_day_limiter = FailureLimiter(
+        service.limiter._conn, max_failures=30, window_seconds=24 * 3600, clock=clock, scope="code_day"
+    )
+    target = dossiers[0]
+    tries = 0
+    for window in range(3):  # 10 guesses, wait out the 15-minute lock, again
+        for i in range(10):
+            clock.advance(seconds=5)
+            tries += 1
+            service.lookup(f"patient-{tries}", target.code, _wrong(target, tries))
+        clock.advance(minutes=16)
+    right = service.lookup("citizen", target.code, target.phone_last4)
+    assert right.outcome == "locked"  # 30 a day: no fourth round of 10 today
+    assert "giờ" in service.reply(right).text
+    clock.advance(hours=24)
+    assert service.lookup("citizen", target.code, target.phone_last4).outcome == "found"
+
+
 def test_attempts_left_is_the_fewer_of_sender_and_code(tmp_path: Path, clock: FakeClock, sleep: FakeSleep) -> None:
     service, dossiers = _service(tmp_path / "bot.db", clock, sleep)
     target = dossiers[0]
@@ -212,3 +232,4 @@ def test_shipped_settings_have_the_issue_defaults() -> None:
     config = load_cases_config(load_settings().section("cases"))
     assert (config.max_failures, config.window_minutes) == (5, 15)
     assert (config.code_max_failures, config.code_window_minutes) == (10, 15)
+    assert config.code_daily_max_failures == 30

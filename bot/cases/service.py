@@ -71,6 +71,7 @@ class CaseService:
         handover_ttl_seconds: float = 300,
         code_limiter: FailureLimiter | None = None,
         ceiling: FailureCeiling | None = None,
+        code_day_limiter: FailureLimiter | None = None,
     ) -> None:
         self.registry = registry
         self.limiter = limiter  # per sender
@@ -78,6 +79,8 @@ class CaseService:
         self.code_limiter = code_limiter or FailureLimiter(
             limiter._conn, max_failures=10, window_seconds=limiter.window_seconds, clock=clock, scope="code"
         )
+        # optional second, longer window per code: 10 per 15 min alone still lets ~960 guesses a day through
+        self.code_day_limiter = code_day_limiter
         self.ceiling = ceiling
         self.codes = codes or DossierCodes()
         self.verification = verification
@@ -105,10 +108,11 @@ class CaseService:
         if last4 is None:
             logger.info("case lookup sender=%s code=%s outcome=invalid_verification", who, code)
             return LookupResult("invalid_verification", code=code)
-        code_state = self.code_limiter.state(code)
-        if code_state.locked:  # even the right value: the code is closed to everybody until the window passes
-            logger.info("case lookup sender=%s code_hash=%s outcome=locked_code", who, limit_key("code", code))
-            return LookupResult("locked", code=code, retry_after_seconds=code_state.retry_after_seconds)
+        for limiter in self._code_limiters():
+            code_state = limiter.state(code)
+            if code_state.locked:  # even the right value: the code is closed to everybody until the window passes
+                logger.info("case lookup sender=%s code_hash=%s outcome=locked_code", who, limit_key("code", code))
+                return LookupResult("locked", code=code, retry_after_seconds=code_state.retry_after_seconds)
         if self.ceiling is not None and self.ceiling.slow_down():
             logger.warning("case lookup slowed down: failed verifications above %d per minute", self.ceiling.per_minute)
         try:
@@ -125,25 +129,26 @@ class CaseService:
         logger.info("case lookup sender=%s code=%s outcome=found", who, code)
         return LookupResult("found", code=code, dossier=dossier)
 
+    def _code_limiters(self) -> list[FailureLimiter]:
+        return [self.code_limiter] + ([self.code_day_limiter] if self.code_day_limiter is not None else [])
+
     def _failed(self, sender_id: str, code: str) -> LookupResult:
         """Count one failure for the sender and for the code; log each lockout it starts (hashed ids)."""
         who = hash_sender(sender_id)
-        by_sender = self.limiter.record_failure(sender_id)
-        by_code = self.code_limiter.record_failure(code)
-        logger.info("case lookup sender=%s code=%s outcome=no_match failures=%d", who, code, by_sender.failures)
-        for scope, key, state, limiter in (
-            ("sender", sender_id, by_sender, self.limiter),
-            ("code", code, by_code, self.code_limiter),
-        ):
+        counted = [(sender_id, self.limiter, self.limiter.record_failure(sender_id))]
+        counted += [(code, limiter, limiter.record_failure(code)) for limiter in self._code_limiters()]
+        logger.info("case lookup sender=%s code=%s outcome=no_match failures=%d", who, code, counted[0][2].failures)
+        for key, limiter, state in counted:
             if state.locked and state.failures == limiter.max_failures:
                 logger.warning(
                     "case lookup lockout scope=%s id=%s failures=%d window_s=%d retry_after_s=%d",
-                    scope, limit_key(scope, key), state.failures, limiter.window_seconds, state.retry_after_seconds,
+                    limiter.scope, limit_key(limiter.scope, key), state.failures, limiter.window_seconds,
+                    state.retry_after_seconds,
                 )
-        locked = [s for s in (by_sender, by_code) if s.locked]
+        locked = [state for _, _, state in counted if state.locked]
         if locked:
             return LookupResult("locked", code=code, retry_after_seconds=max(s.retry_after_seconds for s in locked))
-        return LookupResult("no_match", code=code, attempts_left=_fewest_left(by_sender, by_code))
+        return LookupResult("no_match", code=code, attempts_left=_fewest_left(*(state for _, _, state in counted)))
 
     def reply(self, result: LookupResult, now: datetime | None = None) -> Reply:
         """The message for a lookup outcome."""
@@ -203,6 +208,11 @@ def build_case_service(settings: Settings, clock: Clock = utc_now) -> CaseServic
         clock=clock,
         scope="code",
     )
+    code_day_limiter = None
+    if config.code_daily_max_failures:
+        code_day_limiter = FailureLimiter(
+            conn, max_failures=config.code_daily_max_failures, window_seconds=24 * 3600, clock=clock, scope="code_day"
+        )
     ceiling = FailureCeiling(
         conn, per_minute=config.global_failures_per_minute, delay_seconds=config.global_slowdown_seconds, clock=clock
     )
@@ -214,6 +224,7 @@ def build_case_service(settings: Settings, clock: Clock = utc_now) -> CaseServic
         clock,
         code_limiter=code_limiter,
         ceiling=ceiling,
+        code_day_limiter=code_day_limiter,
     )
 
 
