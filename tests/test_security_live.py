@@ -53,7 +53,7 @@ from tests.test_channels_live import (  # noqa: E402
 
 pytestmark = [pytest.mark.rasa_env, pytest.mark.slow]
 
-PER_CODE_WINDOW_MINUTES = 0.75  # the shipped 15 minutes, shortened so the test can see the window pass
+PER_CODE_WINDOW_MINUTES = 1.5  # the shipped 15 minutes, shortened so the test can see the window pass
 FUZZ_EXAMPLES = 1000
 FUZZED: Counter[str] = Counter()
 FIVE_XX: Counter[str] = Counter()
@@ -227,7 +227,7 @@ def test_a_rotating_senders_through_every_door_cannot_guess_one_dossier(stack: S
         assert "tạm khóa" in answer
         assert time.monotonic() < deadline, "the code stayed locked after its window"
         time.sleep(3)
-    assert time.monotonic() - first_failure >= PER_CODE_WINDOW_MINUTES * 60 - 1
+    assert time.monotonic() - first_failure >= PER_CODE_WINDOW_MINUTES * 60 - 5
     log = stack.actions.log_path.read_text(errors="replace") if stack.actions.log_path else ""
     lockouts = [line for line in log.splitlines() if "lockout scope=code " in line]
     assert len(lockouts) == 1 and limit_key("code", target.code) in lockouts[0]
@@ -270,7 +270,8 @@ def test_d_telegram_update_delivered_twice_is_answered_once(stack: Stack) -> Non
     headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
     assert httpx.post(url, json=update, headers=headers, timeout=60).json()["status"] == "message"
     assert httpx.post(url, json=update, headers=headers, timeout=60).json()["status"] == "duplicate"
-    sent = [c for c in stack.telegram.calls if c.path.endswith("/sendMessage") and c.body.get("chat_id") == chat_id]
+    sent = [c for c in stack.telegram.calls
+            if c.path.endswith("/sendMessage") and str(c.body.get("chat_id")) == str(chat_id)]
     assert len(sent) == 1
 
 

@@ -220,7 +220,7 @@ class TelegramInput(InputChannel):
         bot = self.bot()
         try:
             update = Update.de_json(data, bot)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # wrong shapes anywhere inside: 400
             raise BadRequest(f"not a Telegram update: {exc.__class__.__name__}") from exc
         if update is None:
             raise BadRequest("not a Telegram update")
