@@ -37,6 +37,7 @@ from bot.channels.common import (
     split_text,
     to_replies,
 )
+from bot.subscriptions.contacts import record_contact
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +256,7 @@ class ZaloInput(InputChannel):
         A per-user lock keeps a citizen's replies in the order of their messages.
         """
         sender_id = f"zalo:{user_id}"
+        record_contact("zalo", sender_id)  # issue 15: Zalo's 7-day window for dossier notices
         lock = self._user_locks.setdefault(user_id, asyncio.Lock())
         async with lock:
             try:
