@@ -268,3 +268,54 @@ def test_telegram_sender_against_a_local_bot_api() -> None:
         server.server_close()
     with pytest.raises(SendFailed):  # nobody listening any more
         TelegramSender("TOKEN", f"http://127.0.0.1:{server.server_address[1]}/bot", timeout=2).send("42", "x", [])
+
+
+class _OneStopShop(BaseHTTPRequestHandler):
+    """A one-stop-shop REST API whose dossier status the test changes."""
+
+    record: dict[str, Any] = {}
+
+    def do_GET(self) -> None:  # noqa: N802
+        data = json.dumps(_OneStopShop.record, ensure_ascii=False).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_watcher_polls_the_http_registry_on_schedule(tmp_path: Path) -> None:
+    import copy
+
+    from tests.test_cases_http import CODE, REMOTE, _registry
+
+    _OneStopShop.record = copy.deepcopy(REMOTE)
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _OneStopShop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    registry = _registry(f"http://127.0.0.1:{server.server_address[1]}")
+    store = SubscriptionStore.open(tmp_path / "bot.db")
+    cipher = RecipientCipher(load_key(tmp_path / "key"))
+    clock = Clock(NOON)
+    sender = Recorder()
+    watcher = Watcher(SubscriptionsConfig(poll_seconds=300), store, registry, cipher, {"telegram": sender}, clock)
+    try:
+        first = registry.get(CODE)
+        assert first is not None
+        store.subscribe("telegram:7", "telegram", "7", CODE, fingerprint(first), NOON, cipher)
+        assert watcher.tick() == 0  # first poll: nothing new
+        _OneStopShop.record["data"]["TrangThai"] = "5"
+        _OneStopShop.record["data"]["QuaTrinh"].append({"ThoiGian": "02/12/2026 10:00", "TrangThai": "5"})
+        clock.now += timedelta(seconds=120)
+        assert watcher.tick() == 0  # the next poll is not due yet
+        clock.now += timedelta(seconds=200)
+        assert watcher.tick() == 1
+        assert CODE in sender.sent[0][1] and "Đã có kết quả, chờ nhận" in sender.sent[0][1]
+        assert "Trần Thị Bích Ngọc" not in sender.sent[0][1] and "0912" not in sender.sent[0][1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        registry.close()
+        store.close()
