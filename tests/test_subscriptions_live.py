@@ -191,7 +191,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     try:
         with ActionServer(env=env) as actions:
-            with RasaServer(model=model, actions_url=actions.webhook_url, credentials=credentials, env=env) as rasa:
+            server = RasaServer(model=model, actions_url=actions.webhook_url, credentials=credentials, env=env)
+            server.startup_timeout = 600  # a shared, busy CPU can take minutes to load the model
+            with server as rasa:
                 yield Stack(rasa, tg, db, env, dossiers)
     finally:
         tg.stop()
@@ -210,6 +212,7 @@ def test_subscribe_then_set_status_sends_exactly_one_notice_and_unsubscribe_stop
     stack.set_status(dossier.code, "supplement_required")
     notice = stack.tg.wait_sent(chat, lambda t: "vừa có cập nhật" in t, timeout=10)
     elapsed = time.monotonic() - started
+    print(f"\nnotice sent {elapsed:.1f} s after `cases set-status`")
     assert dossier.code in notice[0]["text"] and "Cần bổ sung giấy tờ" in notice[0]["text"]
     assert dossier.applicant_name not in notice[0]["text"] and dossier.phone_last4 not in notice[0]["text"]
     time.sleep(3)
