@@ -31,7 +31,9 @@ def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("catalog-walk")
     env = {"BOT_DATABASE": str(tmp / "bot.db"), "BOT_INDEX_DIR": str(tmp / "index")}
     with ActionServer(env=env) as actions:
-        with RasaServer(model=model, actions_url=actions.webhook_url) as rasa:
+        server = RasaServer(model=model, actions_url=actions.webhook_url)
+        server.startup_timeout = 600.0  # a shared 2-core machine under load takes minutes to load the model
+        with server as rasa:
             yield rasa
 
 
