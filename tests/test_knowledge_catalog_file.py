@@ -66,3 +66,10 @@ def test_invalid_derived_record_names_line_and_field(tmp_path: Path) -> None:
         import_catalog(bad)
     with pytest.raises(KnowledgeBaseError, match="line 3"):
         load_knowledge_base(PROJECT_ROOT / "knowledge", bad)
+
+
+def test_empty_bot_catalog_means_curated_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_CATALOG", "")
+    assert load_settings(PROJECT_ROOT / "settings.yml").catalog is None
+    monkeypatch.setenv("BOT_CATALOG", str(EXCERPT))
+    assert load_settings(PROJECT_ROOT / "settings.yml").catalog == EXCERPT
