@@ -257,6 +257,8 @@ def recap(procedure: Procedure, channel: str | None, checklist: Checklist) -> li
     """Step 7: recap, how to follow the dossier, and the feedback question."""
     how = CHANNEL_WORDS.get(channel or "", "")
     documents = f"{len(checklist.documents)} loại theo danh sách đã gửi" if checklist.documents else UNKNOWN_TEXT
+    if not checklist.documents and checklist.maybe:
+        documents = f"{len(checklist.maybe)} loại tùy trường hợp, theo danh sách đã gửi"
     lines = [
         f"Tóm tắt: {procedure.display_name}{f' (nộp {how})' if how else ''}.",
         f"Giấy tờ: {documents}.",
