@@ -53,17 +53,19 @@ test-py: ## pytest: .venv (unit, integration, e2e through real servers) and .ven
 test-stories: ## Rasa end-to-end test stories (tests/stories) against a live action server
 	$(PY) -m bot rasa-test
 
-eval: setup index ## retrieval evaluation on tests/data/queries.jsonl (curated + national catalogue)
-	$(PY) -m bot eval retrieval --catalog $(TTHC_CATALOG) --report var/reports/retrieval.json
+eval: setup index ## retrieval evaluation, default settings (curated + shipped catalogue): tuning set, held-out sets
+	$(PY) -m bot eval retrieval --report var/reports/retrieval.json
+	$(PY) -m bot eval retrieval --queries tests/data/heldout_queries.jsonl --report var/reports/retrieval-heldout.json
+	$(PY) -m bot eval retrieval --queries tests/data/catalog_heldout_queries.jsonl --report var/reports/retrieval-catalog-heldout.json
 
 eval-heldout: setup ## retrieval on the independently written held-out set (tests/data/heldout_queries.jsonl)
-	$(PY) -m bot eval retrieval --catalog $(TTHC_CATALOG) --queries tests/data/heldout_queries.jsonl --report var/reports/retrieval-heldout.json
+	$(PY) -m bot eval retrieval --queries tests/data/heldout_queries.jsonl --report var/reports/retrieval-heldout.json
 
 eval-nlu: setup ## NLU 5-fold cross-validation: macro F1 per intent, confusion pairs
 	$(PY) -m bot eval nlu
 
 bench-retrieval: setup ## index build / warm start / query latency / memory
-	$(PY) -m bot bench retrieval --catalog $(TTHC_CATALOG)
+	$(PY) -m bot bench retrieval
 
 bench-chat: setup train index ## REST latency and throughput at 1 and 20 concurrent citizens (starts its own stack)
 	$(PY) -m bot bench chat

@@ -93,8 +93,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     elif path is not None or os.environ.get("BOT_SETTINGS"):
         raise SettingsError(f"{file_path}: settings file not found")
     for env_name, key in ENV_OVERRIDES.items():
-        if os.environ.get(env_name):
-            raw[key] = os.environ[env_name]
+        if env_name in os.environ:  # set but empty: back to the default (BOT_CATALOG= → no catalogue)
+            raw[key] = os.environ[env_name] or DEFAULTS[key]
     return Settings(raw=raw, source=file_path)
 
 

@@ -35,6 +35,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--level", choices=["xa", "tinh", "bo"], help="only records of this level")
     imp.set_defaults(handler=_import)
 
+    export = kb_sub.add_parser(
+        "export-catalog",
+        help="write the derived catalogue shipped with the project (parsed records only) from the raw portal crawl",
+    )
+    export.add_argument("--from", dest="source", type=Path, required=True, help="raw crawl (.jsonl or .jsonl.gz)")
+    export.add_argument(
+        "--out", type=Path, default=None,
+        help="derived file (default: knowledge/catalog/<crawl name>.procedures.jsonl.gz)",
+    )
+    export.set_defaults(handler=_export_catalog)
+
     draft = kb_sub.add_parser("draft", help="write a draft procedure file from a catalogue record, for a curator")
     draft.add_argument("code", help="national procedure code, e.g. 1.001193")
     draft.add_argument("--from", dest="source", type=Path, required=True, help="catalogue file")
@@ -88,6 +99,24 @@ def _import(args: argparse.Namespace) -> int:
     for proc in imported.procedures:
         write_yaml(proc, args.out / f"{proc.code}.yaml", header="Imported from the national catalogue; not curated.")
     print(json.dumps(imported.report, ensure_ascii=False))
+    return 0
+
+
+def _export_catalog(args: argparse.Namespace) -> int:
+    from bot.knowledge.catalog_file import export_catalog
+    from bot.knowledge.importer import CatalogError
+    from bot.settings import PROJECT_ROOT
+
+    stem = args.source.name.split(".")[0]
+    out = args.out or PROJECT_ROOT / "knowledge" / "catalog" / f"{stem}.procedures.jsonl.gz"
+    try:
+        report = export_catalog(args.source, out)
+    except CatalogError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    report["failed"] = len(report["failed"])
+    print(json.dumps(report, ensure_ascii=False))
+    print(f"derived catalogue written: {out}", file=sys.stderr)
     return 0
 
 

@@ -17,12 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "search",
         help="find the procedure for a question",
-        description="Rank procedures for a citizen's question (curated knowledge + optional national catalogue).",
+        description="Rank procedures for a citizen's question (curated knowledge + the national catalogue of settings.yml).",
     )
     parser.add_argument("query", nargs="?", help="the question, in quotes")
     parser.add_argument("--top", type=int, default=5, help="how many results (default 5)")
     parser.add_argument("--batch", type=Path, help='JSONL file of {"query": "..."}; writes JSONL results to stdout')
-    parser.add_argument("--catalog", type=Path, help="national catalogue file (tthc-national-2026.jsonl.gz) to add")
+    parser.add_argument("--catalog", type=Path, help="another national catalogue file (raw crawl or derived) instead of settings.yml's (shipped in knowledge/catalog/)")
     parser.set_defaults(handler=run)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.guidance.catalog_walk import conditional_document
 from bot.knowledge import Document, Procedure
 
 
@@ -44,6 +45,10 @@ def build_checklist(procedure: Procedure, answers: dict[str, int]) -> Checklist:
         answer = case.answers[number - 1]
         chosen = [doc_id for doc_id in chosen if doc_id not in answer.removes_documents]
         chosen.extend(doc_id for doc_id in answer.adds_documents if doc_id not in chosen)
+    # A catalogue record has no case questions: its documents for some cases only are "có thể cần thêm".
+    conditional = [d.id for d in procedure.documents if conditional_document(procedure, d)]
+    chosen = [doc_id for doc_id in chosen if doc_id not in conditional]
+    unanswered_adds.extend(conditional)
     documents = [by_id[doc_id] for doc_id in chosen if doc_id in by_id]
     maybe_ids = [doc_id for doc_id in dict.fromkeys(unanswered_adds) if doc_id not in chosen and doc_id in by_id]
     complete = all(

@@ -7,6 +7,7 @@ Each builder returns `Reply` objects whose text fits `MAX_MESSAGE_CHARS`.
 
 from __future__ import annotations
 
+from bot.guidance import catalog_walk
 from bot.guidance.checklist import Checklist, document_line
 from bot.guidance.messages import MAX_MESSAGE_CHARS, Button, Reply, pack_lines, payload, shorten
 from bot.knowledge import UNKNOWN_TEXT, Channel, ChannelGuides, Office, Procedure
@@ -29,7 +30,9 @@ YES_NO_BUTTONS = [Button("Có", payload("affirm")), Button("Không", payload("de
 
 
 def citation(procedure: Procedure) -> str:
-    """Code, national portal link and the date the facts were checked."""
+    """Code, national portal link and the date the facts were checked (catalogue: that nobody checked them)."""
+    if catalog_walk.is_catalog(procedure):
+        return f"Mã {procedure.code} · {catalog_walk.DISCLAIMER}\nNguồn: {procedure.source or UNKNOWN_TEXT}"
     checked = procedure.verified_on.strftime("%d/%m/%Y") if procedure.verified_on else UNKNOWN_TEXT
     source = procedure.source or UNKNOWN_TEXT
     return f"Mã {procedure.code} · cập nhật {checked}\nNguồn: {source}"
@@ -80,10 +83,11 @@ def office_place(office: Office) -> str:
 
 def summary(procedure: Procedure, office: Office) -> Reply:
     """Step 2 of the walk: what it is, what you get, cost, time, where, code and source."""
+    catalog = catalog_walk.is_catalog(procedure)  # the portal's fee notes hold the amounts ("Miễn phí (135.000 đồng…)")
     lines = [
-        f"{procedure.name} (mã {procedure.code})",
-        f"Kết quả: {shorten(procedure.result or UNKNOWN_TEXT, 140)}",
-        f"Lệ phí: {shorten(fee_text(procedure), 90)}",
+        f"{shorten(procedure.name, 160)} (mã {procedure.code})",
+        f"Kết quả: {shorten(procedure.result or UNKNOWN_TEXT, 100 if catalog else 140)}",
+        f"Lệ phí: {shorten(fee_text(procedure, with_notes=catalog), 120 if catalog else 90)}",
         f"Thời gian: {shorten(time_text(procedure), 90)}",
         f"Nơi nộp: {shorten(procedure.agency or UNKNOWN_TEXT, 90)}",
     ]
@@ -94,6 +98,13 @@ def summary(procedure: Procedure, office: Office) -> Reply:
     if len(text) + len(cite) + 1 > MAX_MESSAGE_CHARS:
         text = shorten(text, MAX_MESSAGE_CHARS - len(cite) - 1)
     return Reply(f"{text}\n{cite}")
+
+
+def not_at_ward(procedure: Procedure) -> list[Reply]:
+    """Said right after the summary of a procedure the ward does not handle: who does, where, online or not."""
+    if catalog_walk.handled_at_ward(procedure):
+        return []
+    return [Reply("\n".join(shorten(line, 190) for line in catalog_walk.where_lines(procedure)))]
 
 
 def offered_channels(procedure: Procedure) -> list[str]:
@@ -114,6 +125,8 @@ def channel_question(procedure: Procedure, refused: str | None = None) -> Reply 
     if len(offered) < 2:
         return None
     choices = [_CHOICE_WORDS[kind] for kind in offered]
+    if not catalog_walk.handled_at_ward(procedure):  # not the ward's desk: the agency's
+        choices = [w.replace("bộ phận một cửa", "cơ quan giải quyết") for w in choices]
     said = ", ".join(choices[:-1]) + f" hay {choices[-1]}"
     buttons = [Button(CHANNEL_BUTTONS[kind], payload(CHANNEL_INTENTS[kind])) for kind in offered]
     return Reply(f"{_not_offered(procedure, refused)}Anh/chị muốn nộp hồ sơ {said}? Tôi sẽ hướng dẫn theo cách anh/chị chọn.", buttons)
@@ -147,10 +160,12 @@ def checklist_replies(procedure: Procedure, checklist: Checklist, channel: str |
     header = f"Giấy tờ cần chuẩn bị cho {procedure.display_name}{how}:"
     items = checklist.item_texts()
     lines = [header] + [f"{n}. {item}" for n, item in enumerate(items, start=1)]
-    if not items:
+    if not items and not checklist.maybe:
         lines.append(f"Danh sách giấy tờ: {UNKNOWN_TEXT}.")
     if checklist.maybe:  # the heading travels with its first line, never alone at a message's end
-        maybe = [f"- {d.name} (nếu: {d.when})" for d in checklist.maybe]
+        maybe = [f"- {document_line(d)}" + (f" (nếu: {d.when})" if d.when else "") for d in checklist.maybe]
+        if not items:  # every document the record lists applies only in some cases: those are the list
+            items = [line[2:] for line in maybe]
         lines.append("Tùy trường hợp, có thể cần thêm:\n" + maybe[0])
         lines.extend(maybe[1:])
     lines.append(citation(procedure))
@@ -167,7 +182,17 @@ def after_checklist_prompt(procedure: Procedure) -> Reply:
 
 
 def steps_for(procedure: Procedure, channel: str | None, guides: ChannelGuides | None = None) -> list[str]:
-    """The procedure's own steps; postal steps are the generic ones of knowledge/channels.yml."""
+    """The procedure's own steps; postal steps are the generic ones of knowledge/channels.yml.
+
+    A catalogue record's steps are the portal's text, shaped into short numbered steps; away from the
+    ward its postal steps are its own too (the generic ones send the dossier to the ward).
+    """
+    if catalog_walk.is_catalog(procedure):
+        own = procedure.steps_in_person if channel != "online" else procedure.steps_online
+        if channel == "postal" and catalog_walk.handled_at_ward(procedure):
+            own = []  # the generic postal steps (to the ward) apply
+        if own or channel != "postal":
+            return catalog_walk.shape_steps(list(own))
     if channel == "online":
         return list(procedure.steps_online)
     if channel == "in_person":
@@ -215,7 +240,9 @@ def where_reply(procedure: Procedure | None, office: Office, channel: str | None
     lines: list[str] = []
     if procedure is not None:
         lines.append(f"Cơ quan giải quyết: {shorten(procedure.agency or UNKNOWN_TEXT, 140)}")
-    if procedure is None or "xa" in procedure.level:
+    if procedure is not None and not catalog_walk.handled_at_ward(procedure):
+        lines = [shorten(line, 200) for line in catalog_walk.where_lines(procedure)]
+    elif procedure is None or "xa" in procedure.level:
         lines.append(f"Nơi tiếp nhận: {shorten(office_place(office), 160)}")
         lines.append(f"Giờ làm việc: {shorten(office_hours(office), 160)}")
         lines.append(f"Điện thoại: {office.value_or_unknown('phone')}")
@@ -230,6 +257,8 @@ def recap(procedure: Procedure, channel: str | None, checklist: Checklist) -> li
     """Step 7: recap, how to follow the dossier, and the feedback question."""
     how = CHANNEL_WORDS.get(channel or "", "")
     documents = f"{len(checklist.documents)} loại theo danh sách đã gửi" if checklist.documents else UNKNOWN_TEXT
+    if not checklist.documents and checklist.maybe:
+        documents = f"{len(checklist.maybe)} loại tùy trường hợp, theo danh sách đã gửi"
     lines = [
         f"Tóm tắt: {procedure.display_name}{f' (nộp {how})' if how else ''}.",
         f"Giấy tờ: {documents}.",

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
-from bot.guidance import texts
+from bot.guidance import catalog_walk, texts
 from bot.guidance.channel_words import channel_in, without_channel_words
 from bot.guidance.checklist import build_checklist
 from bot.guidance.messages import Reply
@@ -159,7 +159,7 @@ class Guide:
         # a channel chosen before any procedure ("tôi muốn làm online") is the citizen's preference
         state.start(code, keep_channel=keep_channel or state.procedure_code is None)
         procedure = self._procedure(state)
-        replies = [texts.summary(procedure, self.kb.office)]
+        replies = [texts.summary(procedure, self.kb.office), *texts.not_at_ward(procedure)]
         return Outcome(replies + self._advance(procedure, state), state)
 
     # ----- channel and cases -------------------------------------------------------------------------
@@ -408,6 +408,7 @@ class Guide:
         index = max(0, min(index, len(steps) - 1))
         state.step_index = index
         note = texts.postal_note(self.kb.channel_guides) if state.channel == "postal" and index == 0 else None
+        note = catalog_walk.step_note(procedure, state.channel) or note  # catalogue steps: the portal's own, with its link
         return Outcome([texts.step_reply(steps, index, note)], state)
 
     def _finish(self, procedure: Procedure, state: GuideState) -> Outcome:

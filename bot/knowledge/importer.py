@@ -394,6 +394,9 @@ def record_to_procedure(record: dict[str, Any], known_codes: set[str] | None = N
         legal_basis=parse_legal_basis(record.get("can_cu_phap_ly", "")),
         related=list(dict.fromkeys(related)),
         source=_clean(record.get("detail_url")) or None,
+        receiving_address=_clean(record.get("dia_chi_tiep_nhan")) or None,
+        requirements=_clean(record.get("yeu_cau_dieu_kien")) or None,
+        decision=_clean(record.get("so_quyet_dinh")) or None,
         origin="catalog",
     )
 
@@ -477,13 +480,44 @@ def _import(path: Path, level: str | None) -> ImportReport:
     return out
 
 
+def _import_derived(path: Path, level: str | None) -> ImportReport:
+    """The shipped derived catalogue (already parsed records): read back, not re-parsed."""
+    from bot.knowledge.catalog_file import DerivedCatalogError, load_derived
+
+    try:
+        _, procedures = load_derived(path)
+    except DerivedCatalogError as exc:
+        raise CatalogError(str(exc)) from exc
+    if level:
+        procedures = [p for p in procedures if level in p.level]
+    out = ImportReport(procedures=procedures)
+    counts = {"records": len(procedures), "with_channels": 0, "with_fees": 0, "with_documents": 0, "with_steps": 0}
+    failed = []
+    for proc in procedures:
+        channels, fees, documents, steps = _usable(proc)
+        counts["with_channels"] += channels
+        counts["with_fees"] += fees
+        counts["with_documents"] += documents
+        counts["with_steps"] += steps
+        if not (fees and documents):
+            failed.append(proc.code)
+    out.report = {**counts, "failed": failed}
+    return out
+
+
 @lru_cache(maxsize=4)
 def _cached_import(path: str, mtime_ns: int, size: int, level: str | None) -> ImportReport:
+    from bot.knowledge.catalog_file import is_derived
+
+    if is_derived(Path(path)):
+        return _import_derived(Path(path), level)
     return _import(Path(path), level)
 
 
 def import_catalog(path: Path | str, level: str | None = None) -> ImportReport:
     """Import every record (or those of one level); cached per file version within the process.
+
+    `path` is the raw portal crawl or the derived file shipped in knowledge/catalog/ (bot.knowledge.catalog_file).
 
     `report` = {"records", "with_channels", "with_fees", "with_documents", "with_steps", "failed": [codes]};
     a record lands in `failed` when it cannot be parsed or yields no channel with time and fee or no document
@@ -499,6 +533,10 @@ def import_catalog(path: Path | str, level: str | None = None) -> ImportReport:
 
 def catalog_codes(path: Path | str) -> set[str]:
     """Every code in the catalogue (for checking `related` / `redirect` against it)."""
+    from bot.knowledge.catalog_file import is_derived
+
+    if is_derived(Path(path)):
+        return {p.code for p in import_catalog(path).procedures}
     return {str(r.get("ma_thu_tuc", "")).strip() for r in iter_records(Path(path))}
 
 

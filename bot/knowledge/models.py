@@ -132,6 +132,12 @@ class Procedure(_Strict):
     source: str | None = None
     verified_on: dt.date | None = None
     tips: list[str] = Field(default_factory=list)
+    # National-portal fields quoted as they are (catalogue records; a curated file may set them too):
+    # where the dossier is received (dia_chi_tiep_nhan), conditions (yeu_cau_dieu_kien), the decision
+    # that published the procedure (so_quyet_dinh).
+    receiving_address: str | None = None
+    requirements: str | None = None
+    decision: str | None = None
     # Set by the loader, never written in YAML.
     origin: Origin = "curated"
 

@@ -91,9 +91,11 @@ class SearchEngine:
         kind_weight = {"name": 1.0, "alias": 1.0, "example": config.example_weight}
         self._row_weight = np.array([kind_weight.get(k, 1.0) for k in kinds], dtype=np.float32)
         self.row_kinds = kinds
-        self._doc_heads = [self._head(d.title) for d in self.docs]
+        # each official name's core is analyzed once (2,642 names with the catalogue: a start-up cost)
+        core_words = [self._core_words(d.title) for d in self.docs]
+        self._doc_heads = [words[: config.qualifier_window] for words in core_words]
         self._doc_qualifiers = [
-            self._title_qualifiers(head) | self._tail_qualifiers(d.title) for d, head in zip(self.docs, self._doc_heads)
+            self._title_qualifiers(head) | self._tail_qualifiers(words) for words, head in zip(core_words, self._doc_heads)
         ]
         self._doc_levels = [_or(title_levels(d.title), d.levels) for d in self.docs]
         self._by_code = {d.code: i for i, d in enumerate(self.docs)}
@@ -102,22 +104,19 @@ class SearchEngine:
         # a question that names a level ("... cấp tỉnh", "ở trung ương") moves the level prior there
         self._level_priors = {level: self._priors_for(level) for level in ("xa", "tinh", "bo")}
 
-    def _head(self, title: str) -> tuple[str, ...]:
-        """The first syllables of an official name's core: where qualifiers and exclusions count.
-
-        Long names list who may apply ("... công dân Việt Nam, người nước ngoài đang cư trú ...")
-        and that tail must not make them look like variants.
-        """
-        return tuple(self.normalizer.analyze(core_title(title), query=False).words[: self.config.qualifier_window])
+    def _core_words(self, title: str) -> tuple[str, ...]:
+        """The syllables of an official name's core; its first `qualifier_window` ones are its head, where
+        qualifiers and exclusions count (long names list who may apply, "... công dân Việt Nam, người nước
+        ngoài đang cư trú ...", and that tail must not make them look like variants)."""
+        return tuple(self.normalizer.analyze(core_title(title), query=False).words)
 
     def _title_qualifiers(self, head: tuple[str, ...]) -> frozenset[str]:
         """Qualifiers in the head of an official name: what makes it a variant ("đăng ký LẠI khai tử")."""
         return self.normalizer.qualifiers(Analysis(segments=[list(head)], out_of_scope=[]))
 
-    def _tail_qualifiers(self, title: str) -> frozenset[str]:
+    def _tail_qualifiers(self, words: tuple[str, ...]) -> frozenset[str]:
         """Lexicon `tail_qualifiers` anywhere in the core of the name ("... đối với tổ chức ...")."""
-        words = self.normalizer.analyze(core_title(title), query=False).words
-        return self.normalizer.qualifiers(Analysis(segments=[words], out_of_scope=[]), tail_only=True)
+        return self.normalizer.qualifiers(Analysis(segments=[list(words)], out_of_scope=[]), tail_only=True)
 
     @staticmethod
     def _head_has(head: tuple[str, ...], phrases: frozenset[tuple[str, ...]]) -> bool:

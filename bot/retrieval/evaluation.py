@@ -117,7 +117,9 @@ def evaluate(engine: SearchEngine, queries: list[LabelledQuery], top: int = 10) 
     by_tag = {}
     for tag in sorted(KNOWN_TAGS - {"out_of_scope"}):
         subset = [r for r in in_scope if tag in r["tags"]]
-        by_tag[tag] = {"n": len(subset), "r@1": round(recall(subset, 1), 4), "r@3": round(recall(subset, 3), 4)}
+        mrr = sum(1 / r["rank"] for r in subset if r["rank"]) / len(subset) if subset else 0.0
+        by_tag[tag] = {"n": len(subset), "r@1": round(recall(subset, 1), 4), "r@3": round(recall(subset, 3), 4),
+                       "mrr": round(mrr, 4)}
     decisions = {d: sum(1 for r in rows if r["decision"] == d) for d in ("sure", "ambiguous", "unknown")}
     return {
         "queries": len(rows),
@@ -157,7 +159,8 @@ def print_report(report: dict[str, Any], out: TextIO) -> None:
     )
     w(f"decisions: {report['decisions']}\n")
     for tag, values in report["by_tag"].items():
-        w(f"  {tag:<14} n={values['n']:<4} R@1 {values['r@1']:.3f}  R@3 {values['r@3']:.3f}\n")
+        if values["n"]:  # tags the set does not use are not printed
+            w(f"  {tag:<14} n={values['n']:<4} R@1 {values['r@1']:.3f}  R@3 {values['r@3']:.3f}  MRR {values['mrr']:.3f}\n")
     lat = report["latency_ms"]
     w(f"latency per query: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, max {lat['max']:.1f} ms\n")
     w(f"misses ({len(report['misses'])}): rank 1 wrong or decision wrong\n")
