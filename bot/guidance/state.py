@@ -20,6 +20,7 @@ SLOT_NAMES: tuple[str, ...] = (
     "pending_switch",
     "guide_prompt",
     "feedback_comment",
+    "checklist_shown",
 )
 
 # What a yes/no answer refers to.
@@ -41,6 +42,8 @@ class GuideState:
     pending_switch: str | None = None
     prompt: str | None = None
     feedback_comment: str | None = None
+    # the document checklist was sent in this walk: the recap mentions only what the citizen saw
+    checklist_shown: bool = False
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any]) -> "GuideState":
@@ -59,6 +62,7 @@ class GuideState:
             pending_switch=slots.get("pending_switch") or None,
             prompt=slots.get("guide_prompt") or None,
             feedback_comment=slots.get("feedback_comment") or None,
+            checklist_shown=slots.get("checklist_shown") is True,
         )
 
     def to_slots(self) -> dict[str, Any]:
@@ -72,6 +76,7 @@ class GuideState:
             "pending_switch": self.pending_switch,
             "guide_prompt": self.prompt,
             "feedback_comment": self.feedback_comment,
+            "checklist_shown": True if self.checklist_shown else None,
         }
 
     def start(self, code: str, keep_channel: bool = False) -> None:

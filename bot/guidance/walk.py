@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
-from bot.guidance import texts
+from bot.guidance import texts, typed_answers
 from bot.guidance.channel_words import channel_in, without_channel_words
 from bot.guidance.checklist import build_checklist
 from bot.guidance.messages import Reply
@@ -28,6 +28,12 @@ from bot.retrieval.normalize import fold
 
 CANDIDATE_BUTTONS = 3
 _CHOOSE_INTENTS = frozenset({"choose_online", "choose_in_person", "choose_postal"})
+# Intents that ask something of their own: typed text classified so is an answer only when it names a choice.
+_QUESTION_INTENTS = frozenset({
+    "ask_fee", "ask_time", "ask_where", "ask_documents", "ask_steps", "next_step", "previous_step", "go_to_step",
+    "repeat", "end_walk",
+})
+NOT_UNDERSTOOD = "Dạ, tôi chưa rõ ý anh/chị. Anh/chị chọn một trong các câu trả lời bên dưới (hoặc gõ số thứ tự) giúp tôi nhé."
 # Intents whose text may be only a channel choice in words (Rasa may not label it choose_*).
 _REQUEST_INTENTS = frozenset({"ask_procedure", "select_procedure", "nlu_fallback"})
 _CODE_RE = re.compile(r"\b\d\.\d{6}\b")
@@ -86,6 +92,10 @@ class Guide:
         handler = getattr(self, f"_on_{turn.intent}", None) or self._on_free_text
         state = GuideState(**vars(state))  # never mutate the caller's object
         prompt, state.prompt = state.prompt, None
+        if not typed_answers.is_payload(turn.text):
+            typed = self._typed(turn, state, prompt)
+            if typed is not None:
+                return typed
         if turn.intent not in ("affirm", "deny"):
             state.pending_switch = None
         said = channel_in(turn.text) if turn.intent not in _CHOOSE_INTENTS else None
@@ -99,11 +109,113 @@ class Guide:
                 turn = Turn(turn.intent, rest, turn.entities)
         return handler(turn, state, prompt)
 
+    # ----- typed answers (bot.guidance.typed_answers reads the words) ----------------------------------
+    def _typed(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome | None:
+        """Typed text read as an answer to the prompt on screen, whatever intent Rasa gave it; None when
+        it is not an answer (the intent's handler then decides, as for a pressed button)."""
+        text = turn.text
+        procedure = self._current(state)
+        command = typed_answers.command(text) if procedure is not None else None
+        if command is not None:
+            if command.intent == "start_over":  # as Rasa's start_over rule: everything is forgotten
+                return Outcome([Reply("Dạ, mình bắt đầu lại từ đầu nhé. Anh/chị cần làm thủ tục gì?")], GuideState())
+            entities = {"step_number": str(command.number)} if command.number else {}
+            return getattr(self, f"_on_{command.intent}")(Turn(command.intent, text, entities), state, prompt)
+        if prompt in (PROMPT_SWITCH, PROMPT_RESUME, PROMPT_FEEDBACK):
+            said = typed_answers.yes_no(text)
+            return self._yes_no(turn, state, prompt, yes=said) if said is not None else None
+        if procedure is None:
+            return None
+        if self._needs_channel(procedure, state):
+            return self._typed_channel(turn, procedure, state)
+        if self._case_pending(procedure, state):
+            return self._typed_case(turn, procedure, state)
+        if state.step_index is None and state.checklist_shown and turn.intent not in _QUESTION_INTENTS:
+            said = typed_answers.yes_no(text)  # "Anh/chị muốn tôi hướng dẫn từng bước thực hiện không?"
+            if said is True:
+                return self._show_step(procedure, state, 0)
+            if said is False:
+                return Outcome([Reply("Dạ vâng. Anh/chị cần hỏi gì thêm cứ nhắn cho tôi.")], state)
+        return None
+
+    def _typed_channel(self, turn: Turn, procedure: Procedure, state: GuideState) -> Outcome | None:
+        """At the channel question: "trực tiếp", "2", "online, có giấy chứng sinh"."""
+        offered = texts.offered_channels(procedure)
+        kind = channel_in(turn.text)
+        if kind is None:
+            position = typed_answers.ordinal(turn.text, len(offered))
+            kind = offered[position - 1] if position else None
+        early = self._early_answers(procedure, state, turn.text)
+        if kind is not None:
+            if not early and self._names_something(without_channel_words(turn.text)):
+                return None  # "làm kết hôn online": a request, decided by its intent's handler
+            outcome = self._set_channel(kind, state, turn.text)
+            outcome.replies[:0] = self._acknowledge(early)
+            return outcome
+        if early:
+            return Outcome(self._acknowledge(early) + self._advance(procedure, state), state)
+        if turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure):
+            return None
+        question = texts.channel_question(procedure)
+        return Outcome([Reply(NOT_UNDERSTOOD)] + ([question] if question else self._advance(procedure, state)), state)
+
+    def _typed_case(self, turn: Turn, procedure: Procedure, state: GuideState) -> Outcome | None:
+        """At a case question: the answer in words, a position, yes/no, a negation; later answers kept."""
+        case = procedure.cases[state.case_index]
+        number = typed_answers.match_answer(turn.text, [a.label for a in case.answers])
+        if number is None:
+            number = typed_answers.found_in(turn.text, [a.label for a in case.answers])
+        if number is None and turn.intent == "answer_case" and turn.entities.get("case_answer"):
+            number = self._answer_number(turn, len(case.answers))
+        early = self._early_answers(procedure, state, turn.text, skip=case.id)
+        if number is not None:
+            outcome = self._record_answer(procedure, state, number)
+            outcome.replies[:0] = self._acknowledge(early)
+            return outcome
+        if early:
+            return Outcome(self._acknowledge(early) + self._advance(procedure, state), state)
+        if turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure):
+            return None
+        return Outcome([Reply(NOT_UNDERSTOOD), texts.case_question(procedure, state.case_index)], state)
+
+    def _answer_like(self, turn: Turn, procedure: Procedure) -> bool:
+        """Whether a message that fits no choice still reads as an answer (so the choices are shown again)
+        rather than a new request: short or yes/no-shaped, or naming no other procedure."""
+        if not self._names_something(turn.text):
+            return True
+        outcome = self.search(turn.text, CANDIDATE_BUTTONS)
+        if outcome.decision == "sure" and outcome.results and outcome.results[0].code != procedure.code:
+            return False  # names a different procedure: a request to switch, asked by its handler
+        if typed_answers.answer_shaped(turn.text) or turn.intent in ("affirm", "deny", "answer_case", "nlu_fallback"):
+            return True
+        return outcome.decision != "ambiguous"
+
+    def _early_answers(self, procedure: Procedure, state: GuideState, text: str, skip: str | None = None) -> list[str]:
+        """Record answers to asked, not yet answered questions that the text states; returns their labels."""
+        if not text or typed_answers.is_payload(text):
+            return []
+        name_words = set(typed_answers.words(f"{procedure.name} {procedure.display_name}"))
+        found: list[str] = []
+        for case in procedure.asked_cases():
+            if case.id == skip or case.id in state.case_answers:
+                continue
+            number = typed_answers.found_in(text, [a.label for a in case.answers], ignore=name_words)
+            if number is not None:
+                state.case_answers = {**state.case_answers, case.id: number}
+                found.append(case.answers[number - 1].label)
+        return found
+
+    @staticmethod
+    def _acknowledge(labels: list[str]) -> list[Reply]:
+        if not labels:
+            return []
+        return [Reply("Dạ, tôi ghi nhận: " + "; ".join(labels) + ".")]
+
     # ----- procedure choice --------------------------------------------------------------------------
     def _on_ask_procedure(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         code = self._code_in(turn)
         if code:
-            return self._choose(code, state, confirm=True)
+            return self._choose(code, state, confirm=True, text=turn.text)
         return self._search_and_route(turn.text, state, on_unknown=self._unknown)
 
     def _on_select_procedure(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
@@ -112,7 +224,7 @@ class Guide:
             return self._search_and_route(turn.text, state, on_unknown=self._unknown)
         return self._choose(code, state, confirm=False)
 
-    def _choose(self, code: str, state: GuideState, confirm: bool) -> Outcome:
+    def _choose(self, code: str, state: GuideState, confirm: bool, text: str = "") -> Outcome:
         procedure = self.kb.get(code)
         if procedure is None:
             return Outcome([Reply(f"Tôi không tìm thấy thủ tục có mã {code}. Anh/chị mô tả việc cần làm giúp tôi nhé.")], state)
@@ -123,14 +235,14 @@ class Guide:
             return Outcome([texts.switch_question(current, procedure)], state)
         if current is not None and current.code == code:
             return Outcome([Reply(f"Anh/chị đang xem thủ tục {current.display_name}.")] + self._resume(state), state)
-        return self._start(code, state)
+        return self._start(code, state, text=text)
 
     def _search_and_route(self, text: str, state: GuideState, on_unknown: Callable[[GuideState], Outcome]) -> Outcome:
         outcome = self.search(text, CANDIDATE_BUTTONS) if text.strip() else None
         if outcome is None or outcome.decision == "unknown" or not outcome.results:
             return on_unknown(state)
         if outcome.decision == "sure":
-            return self._choose(outcome.results[0].code, state, confirm=True)
+            return self._choose(outcome.results[0].code, state, confirm=True, text=text)
         hits = [h for h in outcome.results if self.kb.get(h.code)][:CANDIDATE_BUTTONS]
         if not hits:
             return on_unknown(state)
@@ -155,11 +267,13 @@ class Guide:
                 break
         return found
 
-    def _start(self, code: str, state: GuideState, keep_channel: bool = False) -> Outcome:
+    def _start(self, code: str, state: GuideState, keep_channel: bool = False, text: str = "") -> Outcome:
         # a channel chosen before any procedure ("tôi muốn làm online") is the citizen's preference
         state.start(code, keep_channel=keep_channel or state.procedure_code is None)
         procedure = self._procedure(state)
         replies = [texts.summary(procedure, self.kb.office)]
+        # "làm khai sinh trực tiếp, cháu có giấy chứng sinh": the answers given with the request are kept
+        replies += self._acknowledge(self._early_answers(procedure, state, text))
         return Outcome(replies + self._advance(procedure, state), state)
 
     # ----- channel and cases -------------------------------------------------------------------------
@@ -231,9 +345,18 @@ class Guide:
 
     def _case_pending(self, procedure: Procedure, state: GuideState) -> bool:
         """Whether a case question is still to be asked; moves `case_index` past `ask: false` cases."""
-        while state.case_index < len(procedure.cases) and not procedure.cases[state.case_index].ask:
+        while state.case_index < len(procedure.cases) and (
+            not procedure.cases[state.case_index].ask or self._answered_early(procedure, state)
+        ):
             state.case_index += 1
         return state.case_index < len(procedure.cases)
+
+    @staticmethod
+    def _answered_early(procedure: Procedure, state: GuideState) -> bool:
+        """The case at `case_index` was answered in an earlier message, by an answer that does not redirect."""
+        case = procedure.cases[state.case_index]
+        number = state.case_answers.get(case.id)
+        return number is not None and 1 <= number <= len(case.answers) and not case.answers[number - 1].redirect
 
     @staticmethod
     def _needs_channel(procedure: Procedure, state: GuideState) -> bool:
@@ -265,9 +388,13 @@ class Guide:
         if waiting:
             return replies
         if self._case_pending(procedure, state):
+            case = procedure.cases[state.case_index]
+            if case.id in state.case_answers:  # an early answer that leads to another procedure
+                return replies + self._record_answer(procedure, state, state.case_answers[case.id]).replies
             return replies + [texts.case_question(procedure, state.case_index)]
         checklist = build_checklist(procedure, state.case_answers)
         replies += texts.checklist_replies(procedure, checklist, state.channel)
+        state.checklist_shown = True
         if state.channel is None:
             return replies + [texts.no_steps_reply(procedure, None)]
         return replies + [texts.after_checklist_prompt(procedure)]
@@ -287,6 +414,7 @@ class Guide:
     def _on_ask_documents(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         def answer(procedure: Procedure) -> list[Reply]:
             checklist = build_checklist(procedure, state.case_answers)
+            state.checklist_shown = True
             return texts.checklist_replies(procedure, checklist, state.channel)
 
         return self._question(turn, state, answer)
@@ -301,7 +429,8 @@ class Guide:
                     return self._ask_which_procedure(state)
                 return self._search_and_route(turn.text, state, on_unknown=self._ask_which_procedure)
             state.start(named.code, keep_channel=True)  # a channel named before any procedure is kept
-            return Outcome(answer(named) + self._advance(named, state), state)
+            early = self._acknowledge(self._early_answers(named, state, turn.text))
+            return Outcome(answer(named) + early + self._advance(named, state), state)
         if named is not None and named.code != current.code:
             state.pending_switch = named.code
             state.prompt = PROMPT_SWITCH
@@ -414,7 +543,7 @@ class Guide:
         checklist = build_checklist(procedure, state.case_answers)
         state.prompt = PROMPT_FEEDBACK
         state.step_index = None
-        return Outcome(texts.recap(procedure, state.channel, checklist), state)
+        return Outcome(texts.recap(procedure, state.channel, checklist, documents_shown=state.checklist_shown), state)
 
     def _on_end_walk(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         procedure = self._current(state)
