@@ -21,6 +21,7 @@ SLOT_NAMES: tuple[str, ...] = (
     "guide_prompt",
     "feedback_comment",
     "checklist_shown",
+    "guide_waiting",
 )
 
 # What a yes/no answer refers to.
@@ -44,6 +45,8 @@ class GuideState:
     feedback_comment: str | None = None
     # the document checklist was sent in this walk: the recap mentions only what the citizen saw
     checklist_shown: bool = False
+    # a question of the walk is on screen: Rasa's rules then let the walk read any typed message first
+    waiting: bool = False
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any]) -> "GuideState":
@@ -63,6 +66,7 @@ class GuideState:
             prompt=slots.get("guide_prompt") or None,
             feedback_comment=slots.get("feedback_comment") or None,
             checklist_shown=slots.get("checklist_shown") is True,
+            waiting=slots.get("guide_waiting") is True,
         )
 
     def to_slots(self) -> dict[str, Any]:
@@ -77,6 +81,7 @@ class GuideState:
             "guide_prompt": self.prompt,
             "feedback_comment": self.feedback_comment,
             "checklist_shown": True if self.checklist_shown else None,
+            "guide_waiting": self.waiting,
         }
 
     def start(self, code: str, keep_channel: bool = False) -> None:

@@ -33,9 +33,14 @@ _POSITION_WORDS = frozenset("cai thu so cau phuong an dap lua chon y tra loi muc
 _ORDINALS = {"nhat": 1, "mot": 1, "hai": 2, "nhi": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "sau": 6}
 # Words a label shares with many texts: ignored when looking for a label inside a longer message.
 _COMMON = frozenset(
-    "co khong da chua roi la cua va hoac cho toi anh chi be chau con minh nay do o thi duoc can lam muon voi "
+    "co khong da chua roi la cua va hoac cho toi be chau con minh nay do o thi duoc can lam muon voi "
     "cac nhung mot khac nhu".split()
 )
+# Words of a negative answer (not "thôi", which stops rather than answers), and of not knowing.
+_NO_ANSWER = frozenset({"khong", "chua"})
+_UNSURE = frozenset("biet ro chac nho hieu".split())
+# Hedges before an answer ("chắc là chưa", "hình như có", "có lẽ không").
+_HEDGES = (("co", "le"), ("chac", "la"), ("hinh", "nhu"), ("chac",), ("de",), ("chac", "chan"))
 _PARENTHESES = re.compile(r"\([^)]*\)")
 
 
@@ -94,6 +99,30 @@ def ordinal(text: str, count: int) -> int | None:
     return number if number is not None and 1 <= number <= count else None
 
 
+def unsure(text: str) -> bool:
+    """"không biết", "chưa rõ", "ko nhớ": the citizen does not know the answer."""
+    core = _core(text)
+    return any(a in _NO_ANSWER and b in _UNSURE for a, b in zip(core, core[1:]))
+
+
+def _lead(core: list[str]) -> bool | None:
+    """Yes (True) / no (False) said by the first word after hedges and a polite "dạ", else None."""
+    words_ = list(core)
+    for hedge in _HEDGES:
+        if tuple(words_[:len(hedge)]) == hedge and len(words_) > len(hedge):
+            words_ = words_[len(hedge):]
+            break
+    if len(words_) > 1 and words_[0] == "da" and words_[1] in _YES | _NO_ANSWER:
+        words_ = words_[1:]
+    if not words_ or (len(words_) > 1 and words_[1] in _UNSURE):
+        return None
+    if words_[0] in _NO_ANSWER:
+        return False
+    if words_[0] in ("co", "da", "dung", "phai", "roi", "vang", "u", "ok", "con"):
+        return True
+    return None
+
+
 def _label_words(label: str) -> list[str]:
     return words(_PARENTHESES.sub(" ", label))
 
@@ -111,10 +140,10 @@ def _unique(numbers: list[int]) -> int | None:
 
 
 def _negated(text_words: list[str]) -> bool:
-    return any(w in _NO for w in text_words)
+    return any(w in _NO_ANSWER for w in text_words)
 
 
-def match_answer(text: str, labels: list[str]) -> int | None:
+def match_answer(text: str, labels: list[str], question: str = "") -> int | None:
     """The answer (1-based) a typed reply to a case question names, or None (nothing fits, or a tie).
 
     In this order: a position ("2", "cái thứ hai"); a bare yes/no ("có", "rồi", "chưa", "không")
@@ -127,15 +156,24 @@ def match_answer(text: str, labels: list[str]) -> int | None:
     if position is not None:
         return position
     split = [_label_words(label) for label in labels]
-    said = yes_no(text)
     core = _core(text)
-    if said is not None and len(core) <= 2:
-        if said:
-            return _unique([n for n, lw in enumerate(split, 1) if _yes_label(lw)]) or (
-                _unique([n for n, lw in enumerate(split, 1) if not _negative(lw)]) if core[-1] in ("co", "roi", "da") else None
-            )
-        return _unique([n for n, lw in enumerate(split, 1) if _negative(lw)])
-    return _by_words(words(text), split, [words(label) for label in labels])
+    lead = _lead(core)
+    by_lead = None
+    if lead is not None:
+        by_lead = _unique([n for n, lw in enumerate(split, 1) if (_yes_label(lw) if lead else _negative(lw))])
+        if by_lead is None and lead and len(core) <= 2 and core[-1] in ("co", "roi", "da"):
+            by_lead = _unique([n for n, lw in enumerate(split, 1) if not _negative(lw)])
+    full = [words(label) for label in labels]
+    if by_lead is not None:
+        # "có sát vách" to "... có sát vách công trình liền kề không?": the rest of the message is about this
+        # question; "có giấy chứng sinh" typed at another question is not a yes to it
+        rest = [w for w in core[1:] if w not in _COMMON and w not in _UNSURE]
+        topic = set(words(question)).union(*map(set, full))
+        if not rest or any(w in topic for w in rest):
+            by_words = _by_words(words(text), split, full)
+            return by_words if by_words is not None and lead is False and _negative(split[by_words - 1]) else by_lead
+        by_lead = None
+    return _by_words(words(text), split, full)
 
 
 def _by_words(text_words: list[str], split: list[list[str]], full: list[list[str]]) -> int | None:
@@ -145,17 +183,18 @@ def _by_words(text_words: list[str], split: list[list[str]], full: list[list[str
         return None
     present = set(text_words)
     content = [w for w in text_words if w not in _COMMON]
-    scores: list[tuple[float, int]] = []
+    scores: list[tuple[float, int, int]] = []
     for number, label_words in enumerate(full, start=1):
         key = [w for w in label_words if w not in _COMMON]
         found = sum(1 for w in key if w in present)
-        scores.append((found / min(len(key), max(1, len(content))) if found else 0.0, number))
+        scores.append((found / min(len(key), max(1, len(content))) if found else 0.0, found, number))
     scores.sort(reverse=True)
-    best, number = scores[0]
-    if best < 0.6 or (len(scores) > 1 and scores[1][0] == best):
+    best, count, number = scores[0]
+    if best < 0.5 or (len(scores) > 1 and scores[1][:2] == (best, count)):
         return None
     label_words = split[number - 1]
-    if _negated(text_words) and not _negative(label_words):
+    own = set(full[number - 1])  # "... sổ gốc cũng không còn": a "không" of the label itself negates nothing
+    if _negated([w for w in text_words if w not in own]) and not _negative(label_words):
         return _unique([n for n, lw in enumerate(split, 1) if _negative(lw)])
     if not _negated(text_words) and _negative(label_words) and not (set(full[number - 1]) - _COMMON) & present:
         return None

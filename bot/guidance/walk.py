@@ -33,10 +33,16 @@ _QUESTION_INTENTS = frozenset({
     "ask_fee", "ask_time", "ask_where", "ask_documents", "ask_steps", "next_step", "previous_step", "go_to_step",
     "repeat", "end_walk",
 })
+# Intents of other flows (data/rules/guidance_typed.yml sends them to the walk while it waits for an
+# answer): a typed answer the NLU misread ("cá nhân" → human_handoff) is taken; anything else goes on
+# to that flow (`Outcome.other_flow`).
+OTHER_FLOW_INTENTS = frozenset({"out_of_scope", "start_over", "human_handoff", "feedback", "greet", "thank", "goodbye", "bot_challenge"})
 NOT_UNDERSTOOD = "Dạ, tôi chưa rõ ý anh/chị. Anh/chị chọn một trong các câu trả lời bên dưới (hoặc gõ số thứ tự) giúp tôi nhé."
 # Intents whose text may be only a channel choice in words (Rasa may not label it choose_*).
 _REQUEST_INTENTS = frozenset({"ask_procedure", "select_procedure", "nlu_fallback"})
 _CODE_RE = re.compile(r"\b\d\.\d{6}\b")
+# Clause breaks of a typed message: the request usually comes first, facts after it.
+_CLAUSES = re.compile(r"\s*[,;.!?\n]\s*|\s+(?:va|và|còn)\s+")
 _NUMBER_RE = re.compile(r"\b(\d{1,2})\b")
 # Folded first words of answer labels meaning yes / no.
 _YES_WORDS = ("co", "da", "dung", "phai", "roi")
@@ -78,6 +84,8 @@ class Outcome:
     state: GuideState
     # (helpful, comment) when the citizen answered the feedback question: stored by the action.
     feedback: tuple[bool, str | None] | None = None
+    # the message was not an answer: the flow of this intent answers it (see OTHER_FLOW_INTENTS)
+    other_flow: str | None = None
 
 
 class Guide:
@@ -89,8 +97,28 @@ class Guide:
 
     # ----- entry point -------------------------------------------------------------------------------
     def handle(self, turn: Turn, state: GuideState) -> Outcome:
+        outcome = self._handle(turn, state)
+        outcome.state.waiting = self.waiting(outcome.state)
+        return outcome
+
+    def waiting(self, state: GuideState) -> bool:
+        """Whether the last reply asked the citizen something they may answer in words."""
+        if state.prompt is not None or (state.procedure_code is None and state.candidates):
+            return True
+        stage = self.stage(state)
+        return stage in ("channel", "case") or (stage == "checklist" and state.checklist_shown)
+
+    def _handle(self, turn: Turn, state: GuideState) -> Outcome:
         handler = getattr(self, f"_on_{turn.intent}", None) or self._on_free_text
         state = GuideState(**vars(state))  # never mutate the caller's object
+        if turn.intent in OTHER_FLOW_INTENTS:
+            kept = GuideState(**vars(state))
+            typed = None if typed_answers.is_payload(turn.text) else self._typed(turn, state, state.prompt, strict=True)
+            if typed is not None:
+                return typed
+            if turn.intent == "start_over":
+                return Outcome([], GuideState(), other_flow=turn.intent)
+            return Outcome([], kept, other_flow=turn.intent)
         prompt, state.prompt = state.prompt, None
         if not typed_answers.is_payload(turn.text):
             typed = self._typed(turn, state, prompt)
@@ -106,13 +134,19 @@ class Guide:
             if state.procedure_code is None:
                 # "làm khai sinh online": the channel is kept and the procedure searched without it
                 state.channel = said
-                turn = Turn(turn.intent, rest, turn.entities)
+                clauses = [without_channel_words(part) for part in _CLAUSES.split(turn.text)]
+                turn = Turn(turn.intent, ", ".join(c for c in clauses if c), turn.entities)
         return handler(turn, state, prompt)
 
     # ----- typed answers (bot.guidance.typed_answers reads the words) ----------------------------------
-    def _typed(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome | None:
+    def _typed(self, turn: Turn, state: GuideState, prompt: str | None, strict: bool = False) -> Outcome | None:
         """Typed text read as an answer to the prompt on screen, whatever intent Rasa gave it; None when
-        it is not an answer (the intent's handler then decides, as for a pressed button)."""
+        it is not an answer (the intent's handler then decides, as for a pressed button).
+
+        `strict`: only a real answer counts (for another flow's intent, whose flow answers otherwise).
+        """
+        if strict:
+            state.prompt = None
         text = turn.text
         procedure = self._current(state)
         command = typed_answers.command(text) if procedure is not None else None
@@ -125,11 +159,11 @@ class Guide:
             said = typed_answers.yes_no(text)
             return self._yes_no(turn, state, prompt, yes=said) if said is not None else None
         if procedure is None:
-            return None
+            return self._typed_candidate(turn, state)
         if self._needs_channel(procedure, state):
-            return self._typed_channel(turn, procedure, state)
+            return self._typed_channel(turn, procedure, state, strict)
         if self._case_pending(procedure, state):
-            return self._typed_case(turn, procedure, state)
+            return self._typed_case(turn, procedure, state, strict)
         if state.step_index is None and state.checklist_shown and turn.intent not in _QUESTION_INTENTS:
             said = typed_answers.yes_no(text)  # "Anh/chị muốn tôi hướng dẫn từng bước thực hiện không?"
             if said is True:
@@ -138,7 +172,18 @@ class Guide:
                 return Outcome([Reply("Dạ vâng. Anh/chị cần hỏi gì thêm cứ nhắn cho tôi.")], state)
         return None
 
-    def _typed_channel(self, turn: Turn, procedure: Procedure, state: GuideState) -> Outcome | None:
+    def _typed_candidate(self, turn: Turn, state: GuideState) -> Outcome | None:
+        """At "Anh/chị muốn hỏi thủ tục nào?": "cái thứ hai", "2", or the words of one title."""
+        shown = [p for p in (self.kb.get(c) for c in state.candidates) if p is not None]
+        if not shown:
+            return None
+        titles = [p.display_name for p in shown]
+        number = typed_answers.ordinal(turn.text, len(titles)) or typed_answers.match_answer(turn.text, titles)
+        if number is None:
+            return None
+        return self._choose(shown[number - 1].code, state, confirm=False, text=turn.text)
+
+    def _typed_channel(self, turn: Turn, procedure: Procedure, state: GuideState, strict: bool = False) -> Outcome | None:
         """At the channel question: "trực tiếp", "2", "online, có giấy chứng sinh"."""
         offered = texts.offered_channels(procedure)
         kind = channel_in(turn.text)
@@ -154,15 +199,15 @@ class Guide:
             return outcome
         if early:
             return Outcome(self._acknowledge(early) + self._advance(procedure, state), state)
-        if turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure):
+        if strict or turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure):
             return None
         question = texts.channel_question(procedure)
         return Outcome([Reply(NOT_UNDERSTOOD)] + ([question] if question else self._advance(procedure, state)), state)
 
-    def _typed_case(self, turn: Turn, procedure: Procedure, state: GuideState) -> Outcome | None:
+    def _typed_case(self, turn: Turn, procedure: Procedure, state: GuideState, strict: bool = False) -> Outcome | None:
         """At a case question: the answer in words, a position, yes/no, a negation; later answers kept."""
         case = procedure.cases[state.case_index]
-        number = typed_answers.match_answer(turn.text, [a.label for a in case.answers])
+        number = typed_answers.match_answer(turn.text, [a.label for a in case.answers], case.question)
         if number is None:
             number = typed_answers.found_in(turn.text, [a.label for a in case.answers])
         if number is None and turn.intent == "answer_case" and turn.entities.get("case_answer"):
@@ -174,7 +219,9 @@ class Guide:
             return outcome
         if early:
             return Outcome(self._acknowledge(early) + self._advance(procedure, state), state)
-        if turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure):
+        if strict or not typed_answers.unsure(turn.text) and (
+            turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure)
+        ):
             return None
         return Outcome([Reply(NOT_UNDERSTOOD), texts.case_question(procedure, state.case_index)], state)
 
@@ -239,6 +286,12 @@ class Guide:
 
     def _search_and_route(self, text: str, state: GuideState, on_unknown: Callable[[GuideState], Outcome]) -> Outcome:
         outcome = self.search(text, CANDIDATE_BUTTONS) if text.strip() else None
+        first = _CLAUSES.split(text, maxsplit=1)[0]
+        if outcome is not None and outcome.decision != "sure" and first != text and self._names_something(first):
+            # "khai sinh online, có giấy chứng sinh, bố mẹ đã kết hôn": the request first, then facts
+            by_first = self.search(first, CANDIDATE_BUTTONS)
+            if by_first.decision == "sure" and by_first.results:
+                return self._choose(by_first.results[0].code, state, confirm=True, text=text)
         if outcome is None or outcome.decision == "unknown" or not outcome.results:
             return on_unknown(state)
         if outcome.decision == "sure":
@@ -317,6 +370,8 @@ class Guide:
     def _on_answer_case(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         procedure = self._current(state)
         if procedure is None:
+            if self._names_something(turn.text):  # an answer-like request ("có giấy chứng sinh, làm khai sinh")
+                return self._search_and_route(turn.text, state, on_unknown=self._ask_which_procedure)
             return self._ask_which_procedure(state)
         if self._needs_channel(procedure, state):
             return Outcome(self._advance(procedure, state), state)  # the channel question comes first
@@ -608,12 +663,28 @@ class Guide:
         return self._search_and_route(turn.text, state, on_unknown=self._unknown)
 
     # ----- helpers -----------------------------------------------------------------------------------
+    def stage(self, state: GuideState) -> str:
+        """Where the walk is: none | channel | case | checklist | step | recap (for evaluations and logs)."""
+        state = GuideState(**vars(state))
+        procedure = self._current(state)
+        if state.prompt == PROMPT_FEEDBACK:
+            return "recap"
+        if procedure is None:
+            return "none"
+        if self._needs_channel(procedure, state):
+            return "channel"
+        if state.step_index is not None:
+            return "step"
+        return "case" if self._case_pending(procedure, state) else "checklist"
+
     def resume_offer(self, state: GuideState) -> Outcome:
         """After another flow (e.g. a dossier status lookup): offer to continue the walk, if any."""
         state = GuideState(**vars(state))
         if self._current(state) is None:
             return Outcome([], state)
-        return Outcome(self._resume(state), state)
+        outcome = Outcome(self._resume(state), state)
+        state.waiting = self.waiting(state)
+        return outcome
 
     def _resume(self, state: GuideState) -> list[Reply]:
         procedure = self._current(state)
