@@ -28,6 +28,7 @@ SLOT_NAMES: tuple[str, ...] = (
 PROMPT_SWITCH = "switch"
 PROMPT_RESUME = "resume"
 PROMPT_FEEDBACK = "feedback"
+PROMPT_CANDIDATES = "candidates"  # "Anh/chị muốn hỏi thủ tục nào?" with one button per candidate
 
 CHANNELS = ("online", "in_person", "postal")
 

@@ -71,8 +71,8 @@ def yes_no(text: str) -> bool | None:
         core = core[1:]
     if core[0] in _NO or core[0] == "khoi":
         return False if len(core) <= 4 else None
-    if core[0] in _YES and not any(w in _NO for w in core[1:]) and len(core) <= 3:
-        return True  # "có mất phí không" is a question, not a yes
+    if core[0] in _YES and not any(w in _NO for w in core[1:]) and len(core) <= 5:
+        return True  # "có, rất hữu ích"; but "có mất phí không" is a question, not a yes
     return None
 
 
@@ -169,7 +169,7 @@ def match_answer(text: str, labels: list[str], question: str = "") -> int | None
         # question; "có giấy chứng sinh" typed at another question is not a yes to it
         rest = [w for w in core[1:] if w not in _COMMON and w not in _UNSURE]
         topic = set(words(question)).union(*map(set, full))
-        if not rest or any(w in topic for w in rest):
+        if 2 * sum(w in topic for w in rest) >= len(rest):
             by_words = _by_words(words(text), split, full)
             return by_words if by_words is not None and lead is False and _negative(split[by_words - 1]) else by_lead
         by_lead = None

@@ -22,7 +22,7 @@ from bot.guidance import texts, typed_answers
 from bot.guidance.channel_words import channel_in, without_channel_words
 from bot.guidance.checklist import build_checklist
 from bot.guidance.messages import Reply
-from bot.guidance.state import PROMPT_FEEDBACK, PROMPT_RESUME, PROMPT_SWITCH, GuideState
+from bot.guidance.state import PROMPT_CANDIDATES, PROMPT_FEEDBACK, PROMPT_RESUME, PROMPT_SWITCH, GuideState
 from bot.knowledge import KnowledgeBase, Procedure
 from bot.retrieval.normalize import fold
 
@@ -155,11 +155,13 @@ class Guide:
                 return Outcome([Reply("Dạ, mình bắt đầu lại từ đầu nhé. Anh/chị cần làm thủ tục gì?")], GuideState())
             entities = {"step_number": str(command.number)} if command.number else {}
             return getattr(self, f"_on_{command.intent}")(Turn(command.intent, text, entities), state, prompt)
+        if prompt == PROMPT_CANDIDATES or procedure is None:
+            chosen = self._typed_candidate(turn, state)
+            if chosen is not None or procedure is None:
+                return chosen
         if prompt in (PROMPT_SWITCH, PROMPT_RESUME, PROMPT_FEEDBACK):
             said = typed_answers.yes_no(text)
             return self._yes_no(turn, state, prompt, yes=said) if said is not None else None
-        if procedure is None:
-            return self._typed_candidate(turn, state)
         if self._needs_channel(procedure, state):
             return self._typed_channel(turn, procedure, state, strict)
         if self._case_pending(procedure, state):
@@ -187,12 +189,13 @@ class Guide:
         """At the channel question: "trực tiếp", "2", "online, có giấy chứng sinh"."""
         offered = texts.offered_channels(procedure)
         kind = channel_in(turn.text)
+        named = kind is not None
         if kind is None:
             position = typed_answers.ordinal(turn.text, len(offered))
             kind = offered[position - 1] if position else None
         early = self._early_answers(procedure, state, turn.text)
         if kind is not None:
-            if not early and self._names_something(without_channel_words(turn.text)):
+            if named and not early and self._names_something(without_channel_words(turn.text)):
                 return None  # "làm kết hôn online": a request, decided by its intent's handler
             outcome = self._set_channel(kind, state, turn.text)
             outcome.replies[:0] = self._acknowledge(early)
@@ -300,6 +303,7 @@ class Guide:
         if not hits:
             return on_unknown(state)
         state.candidates = [h.code for h in hits]
+        state.prompt = PROMPT_CANDIDATES
         titles = [(h.code, self.kb.get(h.code).display_name) for h in hits]  # type: ignore[union-attr]
         return Outcome([texts.ambiguous_reply(titles)], state)
 
@@ -525,6 +529,7 @@ class Guide:
     def _ask_which_procedure(self, state: GuideState) -> Outcome:
         shown = [self.kb.get(c) for c in state.candidates]
         if shown and all(shown):
+            state.prompt = PROMPT_CANDIDATES
             return Outcome([texts.ambiguous_reply([(p.code, p.display_name) for p in shown])], state)  # type: ignore[union-attr]
         examples = self._examples()
         hint = f" Ví dụ: \"{examples[0]}\"." if examples else ""
