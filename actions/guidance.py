@@ -82,7 +82,7 @@ class ActionGuide(Action):
         if outcome.feedback is not None:
             helpful, comment = outcome.feedback
             save_feedback(tracker, helpful, comment, outcome.state.procedure_code)
-        send(dispatcher, outcome.replies)
+        send(dispatcher, outcome.replies, tracker.get_latest_input_channel())
         return slot_events(outcome.state, tracker)
 
 

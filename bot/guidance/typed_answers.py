@@ -22,7 +22,7 @@ _ABBREVIATIONS: dict[str, str] = {
     "uh": "u", "um": "u", "uhm": "u", "uk": "u", "ok": "ok", "oke": "ok", "okay": "ok", "oki": "ok",
     "vg": "vang", "yes": "co", "no": "khong", "gcs": "giay chung sinh", "gks": "giay khai sinh",
     "bme": "bo me", "bm": "bo me", "ck": "chong", "vk": "vo", "cccd": "can cuoc", "ttin": "thong tin",
-    "bc": "buoc", "ntn": "nhu the nao", "ct": "chung tu",
+    "bc": "buoc", "ntn": "nhu the nao", "ct": "chung tu", "e": "em",
 }
 # Words that only soften a short answer ("có ạ", "dạ không nhé", "vâng em").
 _PARTICLES = frozenset("a ah ak nhe nha nhen oi em anh chi minh toi day ha nhi nho lun luon thi".split())
@@ -173,7 +173,20 @@ def match_answer(text: str, labels: list[str], question: str = "") -> int | None
             by_words = _by_words(words(text), split, full)
             return by_words if by_words is not None and lead is False and _negative(split[by_words - 1]) else by_lead
         by_lead = None
-    return _by_words(words(text), split, full)
+    return _by_words(words(text), split, full) or _by_overlap(words(text), full)
+
+
+def _by_overlap(text_words: list[str], full: list[list[str]]) -> int | None:
+    """Last resort for labels made of common words ("Cho chính tôi", "Đất của tôi"): the label holding
+    most of the typed words, if clearly ahead of the others."""
+    typed = ["toi" if w == "minh" else w for w in text_words if w not in _PARTICLES or w in ("toi", "minh")]
+    if not typed:
+        return None
+    scores = sorted(((sum(w in set(label) for w in typed) / len(typed), n) for n, label in enumerate(full, 1)), reverse=True)
+    best, number = scores[0]
+    if best < 0.6 or (len(scores) > 1 and scores[1][0] >= best):
+        return None
+    return number
 
 
 def _by_words(text_words: list[str], split: list[list[str]], full: list[list[str]]) -> int | None:

@@ -222,8 +222,8 @@ class Guide:
             return outcome
         if early:
             return Outcome(self._acknowledge(early) + self._advance(procedure, state), state)
-        if strict or not typed_answers.unsure(turn.text) and (
-            turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure)
+        if not typed_answers.unsure(turn.text) and (  # "không biết": the choices again, whatever the intent
+            strict or turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure)
         ):
             return None
         return Outcome([Reply(NOT_UNDERSTOOD), texts.case_question(procedure, state.case_index)], state)
