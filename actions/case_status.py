@@ -82,8 +82,8 @@ class ValidateCaseStatusForm(FormValidationAction):
             return {}
         entity = next(tracker.get_latest_entity_values("dossier_code"), None)
         code = (codes.find(entity) if entity else None) or codes.find(text)
-        if code:  # also a new code typed where the digits were asked: the citizen corrects the code
-            return {"dossier_code": code} if code != held else {}
+        if code:  # also a code typed where the digits were asked: the citizen gives (or corrects) it
+            return {"dossier_code": code}
         if held or requested == "verification_code":
             return {}
         if requested == "dossier_code" and not text.startswith("/"):
