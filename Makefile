@@ -14,7 +14,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 PY   := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
 
-.PHONY: help setup train index validate run shell test test-py test-stories eval eval-heldout eval-nlu \
+.PHONY: help setup train index validate run shell test test-py test-stories eval eval-heldout eval-nlu eval-dialogue \
         bench-retrieval bench-chat telegram-polling clean
 
 help: ## list the targets
@@ -63,6 +63,9 @@ eval-heldout: setup ## retrieval on the independently written held-out set (test
 
 eval-nlu: setup ## NLU 5-fold cross-validation: macro F1 per intent, confusion pairs
 	$(PY) -m bot eval nlu
+
+eval-dialogue: setup train index ## typed multi-turn conversations (tests/data/dialogues) through the walk and live REST
+	$(PY) -m bot eval dialogue --report var/reports/dialogue.json
 
 bench-retrieval: setup ## index build / warm start / query latency / memory
 	$(PY) -m bot bench retrieval

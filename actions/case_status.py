@@ -76,14 +76,17 @@ class ValidateCaseStatusForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         requested = tracker.get_slot("requested_slot")
-        if tracker.get_slot("dossier_code") or requested not in (None, "dossier_code"):
-            return {}
         text = _text(tracker)
         codes = _service().codes
+        held = tracker.get_slot("dossier_code")
+        if requested not in (None, "dossier_code", "verification_code") or text.startswith("/"):
+            return {}
         entity = next(tracker.get_latest_entity_values("dossier_code"), None)
         code = (codes.find(entity) if entity else None) or codes.find(text)
-        if code:
+        if code:  # also a code typed where the digits were asked: the citizen gives (or corrects) it
             return {"dossier_code": code}
+        if held or requested == "verification_code":
+            return {}
         if requested == "dossier_code" and not text.startswith("/"):
             if re.search(r"\d", text):
                 return {"dossier_code": text}  # a try of the wrong shape: validation says so, the form asks again
@@ -110,12 +113,21 @@ class ValidateCaseStatusForm(FormValidationAction):
     async def extract_verification_code(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "verification_code":
-            return {}
+        requested = tracker.get_slot("requested_slot")
         text = _text(tracker)
-        if text.startswith("/") or not re.search(r"\d", text):
+        if text.startswith("/") or requested not in (None, "dossier_code", "verification_code"):
+            return {}
+        # the code's own digits are not the verification value: "mã ... sđt đuôi 0915", in either order
+        located = _service().codes.locate(text)
+        rest = located[1] if located else text
+        if requested != "verification_code":
+            # in the message that gives (or, after a wrong try, follows) the code: only clear digits count
+            has_code = located is not None or bool(tracker.get_slot("dossier_code"))
+            if not has_code or extract_last4(rest) is None:
+                return {}
+        if not re.search(r"\d", rest):
             return {}  # not an answer: rejected, so a question or "thôi" is handled by other rules
-        return {"verification_code": text}  # lives only in this action run; validation returns None
+        return {"verification_code": rest}  # lives only in this action run; validation returns None
 
     async def validate_verification_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -126,6 +138,8 @@ class ValidateCaseStatusForm(FormValidationAction):
             dispatcher.utter_message(text=invalid_verification_text(service.verification))
             return {"verification_code": None, "server_ok": True}
         code = tracker.get_slot("dossier_code") or ""
+        if not code or tracker.get_slot(OUTCOME_SLOT):  # no valid code yet (it is asked first), or locked
+            return {"verification_code": None, "server_ok": True}
         result = await asyncio.to_thread(service.lookup, tracker.sender_id, code, last4)
         service.hand_over(tracker.sender_id, result)
         return {"verification_code": None, OUTCOME_SLOT: result.outcome, "server_ok": True}
@@ -177,6 +191,8 @@ class ActionCaseStatusLookup(Action):
             reply = await asyncio.to_thread(service.reply, result)
             reply = offer_subscription(tracker, result.outcome, result.code, reply)  # issue 15
             dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
+            if result.outcome == "no_match":  # the next try ("số cuối là 7302") is for the code just given
+                return [SlotSet("verification_code", None), SlotSet(OUTCOME_SLOT, None), SERVER_OK]
         return [*_clear(), SERVER_OK]
 
 

@@ -33,12 +33,17 @@ def state_from(tracker: Tracker) -> GuideState:
     return GuideState.from_slots(tracker.current_slot_values())
 
 
-def send(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
+# Rasa's REST channel sends a message's `custom` payload as a message of its own, with no text: an empty
+# bubble in a chat widget. Only our own channels (kiosk, Telegram, Zalo) merge it back or ignore it.
+_NO_CUSTOM_CHANNELS = frozenset({"rest"})
+
+
+def send(dispatcher: CollectingDispatcher, replies: list[Reply], channel: str | None = None) -> None:
     for reply in replies:
         kwargs: dict[str, Any] = {"text": reply.text}
         if reply.buttons:
             kwargs["buttons"] = [b.as_dict() for b in reply.buttons]
-        if reply.custom:
+        if reply.custom and channel not in _NO_CUSTOM_CHANNELS:
             kwargs["json_message"] = reply.custom
         dispatcher.utter_message(**kwargs)
 

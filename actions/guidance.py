@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SERVER_OK, send, slot_events, state_from, turn_from
@@ -76,11 +77,44 @@ class ActionGuide(Action):
             log.exception("guidance failed")
             send(dispatcher, [Reply(FAILURE_TEXT)])
             return [SERVER_OK]
+        if outcome.other_flow is not None:
+            return await _other_flow(outcome, dispatcher, tracker, domain)
         if outcome.feedback is not None:
             helpful, comment = outcome.feedback
             save_feedback(tracker, helpful, comment, outcome.state.procedure_code)
-        send(dispatcher, outcome.replies)
+        send(dispatcher, outcome.replies, tracker.get_latest_input_channel())
         return slot_events(outcome.state, tracker)
+
+
+# Flows whose own rule answers with one response (data/rules/smalltalk.yml); the walk's question follows.
+_RESPONSES = {intent: f"utter_{intent}" for intent in ("out_of_scope", "greet", "thank", "goodbye", "bot_challenge")}
+
+
+async def _other_flow(outcome: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+    """The message reached the walk only because it waited for an answer (data/rules/guidance_typed.yml) and
+    it was not one: answer as the intent's own flow does, then show the walk's question again."""
+    intent = outcome.other_flow
+    if intent == "start_over":
+        dispatcher.utter_message(response="utter_start_over")
+        return slot_events(outcome.state, tracker)
+    if intent == "human_handoff":
+        from actions.handoff import ActionHandoff
+
+        events = await ActionHandoff().run(dispatcher, tracker, domain)
+    elif intent == "feedback":
+        from actions.feedback import ActionFeedback
+
+        events = await ActionFeedback().run(dispatcher, tracker, domain)
+        return [SlotSet("guide_waiting", True), *events]
+    else:
+        dispatcher.utter_message(response=_RESPONSES.get(intent, "utter_out_of_scope"))
+        events = [SERVER_OK]
+    guide = get_guide()
+    if outcome.state.prompt is None and guide.stage(outcome.state) in ("channel", "case"):
+        resumed = guide.resume_offer(outcome.state)  # the question still waiting for an answer
+        send(dispatcher, resumed.replies)
+        return [*slot_events(resumed.state, tracker)[:-1], *events]
+    return events
 
 
 class ActionResumeGuide(Action):

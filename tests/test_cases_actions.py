@@ -218,3 +218,43 @@ def test_digits_never_return_to_rasa_and_never_reach_the_log(
     for secret in ("0912384821", "0912 384 821", "912384821", "4821", dossier.applicant_name):
         assert secret not in log  # ...but no phone, no digits, no name
     assert dossier.applicant_name not in text and "0912" not in text
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "tra cứu hồ sơ {code} sđt đuôi {last4}",
+        "số cuối điện thoại {last4}, mã hồ sơ {code}",
+        "cho tôi hỏi hồ sơ {loose} đến đâu rồi, 4 số cuối là {last4}",
+    ],
+)
+def test_code_and_digits_in_one_message_in_either_order(demo: list[Dossier], template: str) -> None:
+    dossier = next(d for d in demo if d.status is Status.DONE)
+    loose = dossier.code.lower().replace("-", " ")
+    text = template.format(code=dossier.code, loose=loose, last4=dossier.phone_last4)
+    events, messages = _validate("one", text, None)
+    slots = _slots(events)
+    assert slots["dossier_code"] == dossier.code and slots["case_lookup_outcome"] == "found"
+    assert slots["verification_code"] is None and messages == []  # the digits never go back to Rasa
+    _, answer = _answer("one")
+    assert "Đã có kết quả, chờ nhận" in answer[0]["text"]
+
+
+def test_code_alone_does_not_take_its_own_digits_as_the_verification(demo: list[Dossier]) -> None:
+    events, _ = _validate("alone", f"tra cứu hồ sơ {demo[0].code}", None)
+    assert "verification_code" not in _slots(events) and "case_lookup_outcome" not in _slots(events)
+
+
+def test_after_a_wrong_try_the_code_just_given_is_kept(demo: list[Dossier]) -> None:
+    dossier = next(d for d in demo if d.status is Status.DONE)
+    wrong = "0000" if dossier.phone_last4 != "0000" else "1111"
+    events, messages = _validate("retry", f"tra cứu hồ sơ {dossier.code} sđt đuôi {wrong}", None)
+    assert _slots(events)["case_lookup_outcome"] == "no_match"
+    answer_events, answer = _answer("retry")
+    assert "chưa khớp" in answer[0]["text"] and "còn 4 lần" in answer[0]["text"]  # same wording and counting
+    assert "dossier_code" not in _slots(answer_events)  # kept
+    # "số cuối điện thoại là ...": the rule starts the form again; the code held is used, not asked again
+    events, messages = _validate("retry", f"số cuối điện thoại là {dossier.phone_last4}", None, dossier_code=dossier.code)
+    assert _slots(events)["case_lookup_outcome"] == "found" and messages == []
+    answer_events, answer = _answer("retry")
+    assert dossier.code in answer[0]["text"] and _slots(answer_events)["dossier_code"] is None

@@ -95,3 +95,27 @@ def test_http_token_comes_from_the_environment_and_stays_out_of_repr(monkeypatch
     assert config.http is not None and config.http.token == "s3cr3t-token"
     assert config.http.base_url == "http://x"
     assert "s3cr3t" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("ma 000.00.04.h51 261120 0001 nhe", "000.00.04.H51-261120-0001"),  # spaces instead of dashes
+        ("000.00.04H51-261120-0001", "000.00.04.H51-261120-0001"),  # a missing dot
+        ("00000.04.H51-261120-0001", "000.00.04.H51-261120-0001"),
+        ("ho so h2912-261120-0007", "H29.12-261120-0007"),
+    ],
+)
+def test_find_code_typed_loosely_when_unambiguous(codes: DossierCodes, typed: str, expected: str) -> None:
+    assert codes.find(typed) == expected
+
+
+def test_locate_gives_the_text_without_the_code(codes: DossierCodes) -> None:
+    code, rest = codes.locate("tra cứu hồ sơ 000.00.04.H51-261130-0003 sđt đuôi 0915")  # type: ignore[misc]
+    assert code == "000.00.04.H51-261130-0003" and "0003" not in rest and "0915" in rest
+    assert codes.locate("0915 là số cuối, mã 000.00.04.h51 261130 0003")[0] == code  # type: ignore[index]
+    assert codes.locate("số cuối 0915") is None
+
+
+def test_two_different_codes_in_one_message_are_not_guessed_between(codes: DossierCodes) -> None:
+    assert codes.locate("000.00.04.H51-261130-0003 hoặc 000.00.04.H51-261130-0004") is None

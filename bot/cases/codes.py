@@ -40,6 +40,46 @@ class CodePattern:
     example: str
 
 
+def _split_parts(regex: str) -> tuple[list[str], list[str]] | None:
+    """The regex cut at its top-level literal dots and dashes: (parts, separators '.'/'-'); None when it
+    holds alternatives or groups (then it is used only as written)."""
+    parts, separators, current, depth, i = [], [], "", 0, 0
+    while i < len(regex):
+        char = regex[i]
+        if char == "\\":
+            if depth == 0 and regex[i + 1:i + 2] == ".":
+                parts.append(current)
+                separators.append(".")
+                current, i = "", i + 2
+                continue
+            current, i = current + regex[i:i + 2], i + 2
+            continue
+        if char in "()|":
+            return None
+        depth += char == "["
+        depth -= char == "]"
+        if char == "-" and depth == 0:
+            parts.append(current)
+            separators.append("-")
+            current = ""
+        else:
+            current += char
+        i += 1
+    return parts + [current], separators
+
+
+def _tolerant(regex: str) -> tuple[re.Pattern[str], list[str]] | None:
+    """The pattern with each '.' and '-' made loose (missing, or spaced: as citizens type codes), and the
+    separators to put back; None when the regex is not a plain sequence of parts."""
+    split = _split_parts(regex)
+    if split is None:
+        return None
+    parts, separators = split
+    loose = {".": r"[\s.]*", "-": r"[\s\-]*"}
+    body = "".join(f"({part})" + (loose[separators[i]] if i < len(separators) else "") for i, part in enumerate(parts))
+    return re.compile(rf"(?<![0-9A-Z]){body}(?![0-9A-Z])"), separators
+
+
 class DossierCodes:
     """Recognizes dossier codes of the configured localities."""
 
@@ -61,6 +101,7 @@ class DossierCodes:
         if not compiled:
             raise CodePatternError("cases.code_patterns: at least one pattern is needed")
         self.patterns: tuple[CodePattern, ...] = tuple(compiled)
+        self._loose = [(p, loose) for p in compiled if (loose := _tolerant(p.regex.pattern)) is not None]
 
     @staticmethod
     def normalize(text: str) -> str:
@@ -88,7 +129,24 @@ class DossierCodes:
             found = pattern.regex.search(squeezed)
             if found:
                 return found.group(0)
-        return None
+        located = self.locate(text)
+        return located[0] if located else None
+
+    def locate(self, text: str) -> tuple[str, str] | None:
+        """(code, the text without it) for a code typed loosely: lower case, spaces instead of dashes,
+        a missing dot ('000.00.04h51 261130 0003'). Only when every reading gives the same code:
+        two different codes from one message (two patterns disagreeing) are not guessed between."""
+        prepared = unicodedata.normalize("NFKC", text or "").translate(_DASHES).upper()
+        readings: dict[str, str] = {}
+        for pattern, (regex, separators) in self._loose:
+            for found in regex.finditer(prepared):
+                groups = found.groups()
+                code = groups[0] + "".join(sep + part for sep, part in zip(separators, groups[1:]))
+                if pattern.regex.fullmatch(code):
+                    readings.setdefault(code, prepared[: found.start()] + " " + prepared[found.end():])
+        if len(readings) != 1:
+            return None
+        return next(iter(readings.items()))
 
     @property
     def examples(self) -> list[str]:

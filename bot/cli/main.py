@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.cases_commands",
     "bot.cli.eval_commands",
     "bot.cli.dialogue_commands",
+    "bot.cli.dialogue_eval_commands",
     "bot.cli.stack_commands",
 )
 

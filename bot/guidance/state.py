@@ -20,12 +20,15 @@ SLOT_NAMES: tuple[str, ...] = (
     "pending_switch",
     "guide_prompt",
     "feedback_comment",
+    "checklist_shown",
+    "guide_waiting",
 )
 
 # What a yes/no answer refers to.
 PROMPT_SWITCH = "switch"
 PROMPT_RESUME = "resume"
 PROMPT_FEEDBACK = "feedback"
+PROMPT_CANDIDATES = "candidates"  # "Anh/chị muốn hỏi thủ tục nào?" with one button per candidate
 
 CHANNELS = ("online", "in_person", "postal")
 
@@ -41,6 +44,10 @@ class GuideState:
     pending_switch: str | None = None
     prompt: str | None = None
     feedback_comment: str | None = None
+    # the document checklist was sent in this walk: the recap mentions only what the citizen saw
+    checklist_shown: bool = False
+    # a question of the walk is on screen: Rasa's rules then let the walk read any typed message first
+    waiting: bool = False
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any]) -> "GuideState":
@@ -59,6 +66,8 @@ class GuideState:
             pending_switch=slots.get("pending_switch") or None,
             prompt=slots.get("guide_prompt") or None,
             feedback_comment=slots.get("feedback_comment") or None,
+            checklist_shown=slots.get("checklist_shown") is True,
+            waiting=slots.get("guide_waiting") is True,
         )
 
     def to_slots(self) -> dict[str, Any]:
@@ -72,6 +81,8 @@ class GuideState:
             "pending_switch": self.pending_switch,
             "guide_prompt": self.prompt,
             "feedback_comment": self.feedback_comment,
+            "checklist_shown": True if self.checklist_shown else None,
+            "guide_waiting": self.waiting,
         }
 
     def start(self, code: str, keep_channel: bool = False) -> None:

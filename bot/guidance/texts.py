@@ -253,12 +253,18 @@ def where_reply(procedure: Procedure | None, office: Office, channel: str | None
     return Reply(pack_lines(lines)[0])
 
 
-def recap(procedure: Procedure, channel: str | None, checklist: Checklist) -> list[Reply]:
-    """Step 7: recap, how to follow the dossier, and the feedback question."""
+def recap(procedure: Procedure, channel: str | None, checklist: Checklist, documents_shown: bool = True) -> list[Reply]:
+    """Step 7: recap, how to follow the dossier, and the feedback question.
+
+    `documents_shown`: whether the checklist was sent in this walk; if not, the recap says so
+    instead of pointing to a list the citizen never saw.
+    """
     how = CHANNEL_WORDS.get(channel or "", "")
     documents = f"{len(checklist.documents)} loại theo danh sách đã gửi" if checklist.documents else UNKNOWN_TEXT
     if not checklist.documents and checklist.maybe:
         documents = f"{len(checklist.maybe)} loại tùy trường hợp, theo danh sách đã gửi"
+    if not documents_shown:
+        documents = "anh/chị chưa xem danh sách, bấm \"Xem giấy tờ\" để xem"
     lines = [
         f"Tóm tắt: {procedure.display_name}{f' (nộp {how})' if how else ''}.",
         f"Giấy tờ: {documents}.",

@@ -18,19 +18,31 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
-from bot.guidance import catalog_walk, texts
+from bot.guidance import catalog_walk, texts, typed_answers
 from bot.guidance.channel_words import channel_in, without_channel_words
 from bot.guidance.checklist import build_checklist
 from bot.guidance.messages import Reply
-from bot.guidance.state import PROMPT_FEEDBACK, PROMPT_RESUME, PROMPT_SWITCH, GuideState
+from bot.guidance.state import PROMPT_CANDIDATES, PROMPT_FEEDBACK, PROMPT_RESUME, PROMPT_SWITCH, GuideState
 from bot.knowledge import KnowledgeBase, Procedure
 from bot.retrieval.normalize import fold
 
 CANDIDATE_BUTTONS = 3
 _CHOOSE_INTENTS = frozenset({"choose_online", "choose_in_person", "choose_postal"})
+# Intents that ask something of their own: typed text classified so is an answer only when it names a choice.
+_QUESTION_INTENTS = frozenset({
+    "ask_fee", "ask_time", "ask_where", "ask_documents", "ask_steps", "next_step", "previous_step", "go_to_step",
+    "repeat", "end_walk",
+})
+# Intents of other flows (data/rules/guidance_typed.yml sends them to the walk while it waits for an
+# answer): a typed answer the NLU misread ("cá nhân" → human_handoff) is taken; anything else goes on
+# to that flow (`Outcome.other_flow`).
+OTHER_FLOW_INTENTS = frozenset({"out_of_scope", "start_over", "human_handoff", "feedback", "greet", "thank", "goodbye", "bot_challenge"})
+NOT_UNDERSTOOD = "Dạ, tôi chưa rõ ý anh/chị. Anh/chị chọn một trong các câu trả lời bên dưới (hoặc gõ số thứ tự) giúp tôi nhé."
 # Intents whose text may be only a channel choice in words (Rasa may not label it choose_*).
 _REQUEST_INTENTS = frozenset({"ask_procedure", "select_procedure", "nlu_fallback"})
 _CODE_RE = re.compile(r"\b\d\.\d{6}\b")
+# Clause breaks of a typed message: the request usually comes first, facts after it.
+_CLAUSES = re.compile(r"\s*[,;.!?\n]\s*|\s+(?:va|và|còn)\s+")
 _NUMBER_RE = re.compile(r"\b(\d{1,2})\b")
 # Folded first words of answer labels meaning yes / no.
 _YES_WORDS = ("co", "da", "dung", "phai", "roi")
@@ -72,6 +84,8 @@ class Outcome:
     state: GuideState
     # (helpful, comment) when the citizen answered the feedback question: stored by the action.
     feedback: tuple[bool, str | None] | None = None
+    # the message was not an answer: the flow of this intent answers it (see OTHER_FLOW_INTENTS)
+    other_flow: str | None = None
 
 
 class Guide:
@@ -83,9 +97,33 @@ class Guide:
 
     # ----- entry point -------------------------------------------------------------------------------
     def handle(self, turn: Turn, state: GuideState) -> Outcome:
+        outcome = self._handle(turn, state)
+        outcome.state.waiting = self.waiting(outcome.state)
+        return outcome
+
+    def waiting(self, state: GuideState) -> bool:
+        """Whether the last reply asked the citizen something they may answer in words."""
+        if state.prompt is not None or (state.procedure_code is None and state.candidates):
+            return True
+        stage = self.stage(state)
+        return stage in ("channel", "case") or (stage == "checklist" and state.checklist_shown)
+
+    def _handle(self, turn: Turn, state: GuideState) -> Outcome:
         handler = getattr(self, f"_on_{turn.intent}", None) or self._on_free_text
         state = GuideState(**vars(state))  # never mutate the caller's object
+        if turn.intent in OTHER_FLOW_INTENTS:
+            kept = GuideState(**vars(state))
+            typed = None if typed_answers.is_payload(turn.text) else self._typed(turn, state, state.prompt, strict=True)
+            if typed is not None:
+                return typed
+            if turn.intent == "start_over":
+                return Outcome([], GuideState(), other_flow=turn.intent)
+            return Outcome([], kept, other_flow=turn.intent)
         prompt, state.prompt = state.prompt, None
+        if not typed_answers.is_payload(turn.text):
+            typed = self._typed(turn, state, prompt)
+            if typed is not None:
+                return typed
         if turn.intent not in ("affirm", "deny"):
             state.pending_switch = None
         said = channel_in(turn.text) if turn.intent not in _CHOOSE_INTENTS else None
@@ -96,14 +134,138 @@ class Guide:
             if state.procedure_code is None:
                 # "làm khai sinh online": the channel is kept and the procedure searched without it
                 state.channel = said
-                turn = Turn(turn.intent, rest, turn.entities)
+                clauses = [without_channel_words(part) for part in _CLAUSES.split(turn.text)]
+                turn = Turn(turn.intent, ", ".join(c for c in clauses if c), turn.entities)
         return handler(turn, state, prompt)
+
+    # ----- typed answers (bot.guidance.typed_answers reads the words) ----------------------------------
+    def _typed(self, turn: Turn, state: GuideState, prompt: str | None, strict: bool = False) -> Outcome | None:
+        """Typed text read as an answer to the prompt on screen, whatever intent Rasa gave it; None when
+        it is not an answer (the intent's handler then decides, as for a pressed button).
+
+        `strict`: only a real answer counts (for another flow's intent, whose flow answers otherwise).
+        """
+        if strict:
+            state.prompt = None
+        text = turn.text
+        procedure = self._current(state)
+        command = typed_answers.command(text) if procedure is not None else None
+        if command is not None:
+            if command.intent == "start_over":  # as Rasa's start_over rule: everything is forgotten
+                return Outcome([Reply("Dạ, mình bắt đầu lại từ đầu nhé. Anh/chị cần làm thủ tục gì?")], GuideState())
+            entities = {"step_number": str(command.number)} if command.number else {}
+            return getattr(self, f"_on_{command.intent}")(Turn(command.intent, text, entities), state, prompt)
+        if prompt == PROMPT_CANDIDATES or procedure is None:
+            chosen = self._typed_candidate(turn, state)
+            if chosen is not None or procedure is None:
+                return chosen
+        if prompt in (PROMPT_SWITCH, PROMPT_RESUME, PROMPT_FEEDBACK):
+            said = typed_answers.yes_no(text)
+            return self._yes_no(turn, state, prompt, yes=said) if said is not None else None
+        if self._needs_channel(procedure, state):
+            return self._typed_channel(turn, procedure, state, strict)
+        if self._case_pending(procedure, state):
+            return self._typed_case(turn, procedure, state, strict)
+        if state.step_index is None and state.checklist_shown and turn.intent not in _QUESTION_INTENTS:
+            said = typed_answers.yes_no(text)  # "Anh/chị muốn tôi hướng dẫn từng bước thực hiện không?"
+            if said is True:
+                return self._show_step(procedure, state, 0)
+            if said is False:
+                return Outcome([Reply("Dạ vâng. Anh/chị cần hỏi gì thêm cứ nhắn cho tôi.")], state)
+        return None
+
+    def _typed_candidate(self, turn: Turn, state: GuideState) -> Outcome | None:
+        """At "Anh/chị muốn hỏi thủ tục nào?": "cái thứ hai", "2", or the words of one title."""
+        shown = [p for p in (self.kb.get(c) for c in state.candidates) if p is not None]
+        if not shown:
+            return None
+        titles = [p.display_name for p in shown]
+        number = typed_answers.ordinal(turn.text, len(titles)) or typed_answers.match_answer(turn.text, titles)
+        if number is None:
+            return None
+        return self._choose(shown[number - 1].code, state, confirm=False, text=turn.text)
+
+    def _typed_channel(self, turn: Turn, procedure: Procedure, state: GuideState, strict: bool = False) -> Outcome | None:
+        """At the channel question: "trực tiếp", "2", "online, có giấy chứng sinh"."""
+        offered = texts.offered_channels(procedure)
+        kind = channel_in(turn.text)
+        named = kind is not None
+        if kind is None:
+            position = typed_answers.ordinal(turn.text, len(offered))
+            kind = offered[position - 1] if position else None
+        early = self._early_answers(procedure, state, turn.text)
+        if kind is not None:
+            if named and not early and self._names_something(without_channel_words(turn.text)):
+                return None  # "làm kết hôn online": a request, decided by its intent's handler
+            outcome = self._set_channel(kind, state, turn.text)
+            outcome.replies[:0] = self._acknowledge(early)
+            return outcome
+        if early:
+            return Outcome(self._acknowledge(early) + self._advance(procedure, state), state)
+        if strict or turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure):
+            return None
+        question = texts.channel_question(procedure)
+        return Outcome([Reply(NOT_UNDERSTOOD)] + ([question] if question else self._advance(procedure, state)), state)
+
+    def _typed_case(self, turn: Turn, procedure: Procedure, state: GuideState, strict: bool = False) -> Outcome | None:
+        """At a case question: the answer in words, a position, yes/no, a negation; later answers kept."""
+        case = procedure.cases[state.case_index]
+        number = typed_answers.match_answer(turn.text, [a.label for a in case.answers], case.question)
+        if number is None:
+            number = typed_answers.found_in(turn.text, [a.label for a in case.answers])
+        if number is None and turn.intent == "answer_case" and turn.entities.get("case_answer"):
+            number = self._answer_number(turn, len(case.answers))
+        early = self._early_answers(procedure, state, turn.text, skip=case.id)
+        if number is not None:
+            outcome = self._record_answer(procedure, state, number)
+            outcome.replies[:0] = self._acknowledge(early)
+            return outcome
+        if early:
+            return Outcome(self._acknowledge(early) + self._advance(procedure, state), state)
+        if not typed_answers.unsure(turn.text) and (  # "không biết": the choices again, whatever the intent
+            strict or turn.intent in _QUESTION_INTENTS or not self._answer_like(turn, procedure)
+        ):
+            return None
+        return Outcome([Reply(NOT_UNDERSTOOD), texts.case_question(procedure, state.case_index)], state)
+
+    def _answer_like(self, turn: Turn, procedure: Procedure) -> bool:
+        """Whether a message that fits no choice still reads as an answer (so the choices are shown again)
+        rather than a new request: short or yes/no-shaped, or naming no other procedure."""
+        if not self._names_something(turn.text):
+            return True
+        outcome = self.search(turn.text, CANDIDATE_BUTTONS)
+        if outcome.decision == "sure" and outcome.results and outcome.results[0].code != procedure.code:
+            return False  # names a different procedure: a request to switch, asked by its handler
+        if typed_answers.answer_shaped(turn.text) or turn.intent in ("affirm", "deny", "answer_case", "nlu_fallback"):
+            return True
+        return outcome.decision != "ambiguous"
+
+    def _early_answers(self, procedure: Procedure, state: GuideState, text: str, skip: str | None = None) -> list[str]:
+        """Record answers to asked, not yet answered questions that the text states; returns their labels."""
+        if not text or typed_answers.is_payload(text):
+            return []
+        name_words = set(typed_answers.words(f"{procedure.name} {procedure.display_name}"))
+        found: list[str] = []
+        for case in procedure.asked_cases():
+            if case.id == skip or case.id in state.case_answers:
+                continue
+            number = typed_answers.found_in(text, [a.label for a in case.answers], ignore=name_words)
+            if number is not None:
+                state.case_answers = {**state.case_answers, case.id: number}
+                found.append(case.answers[number - 1].label)
+        return found
+
+    @staticmethod
+    def _acknowledge(labels: list[str]) -> list[Reply]:
+        if not labels:
+            return []
+        return [Reply("Dạ, tôi ghi nhận: " + "; ".join(labels) + ".")]
 
     # ----- procedure choice --------------------------------------------------------------------------
     def _on_ask_procedure(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         code = self._code_in(turn)
         if code:
-            return self._choose(code, state, confirm=True)
+            return self._choose(code, state, confirm=True, text=turn.text)
         return self._search_and_route(turn.text, state, on_unknown=self._unknown)
 
     def _on_select_procedure(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
@@ -112,7 +274,7 @@ class Guide:
             return self._search_and_route(turn.text, state, on_unknown=self._unknown)
         return self._choose(code, state, confirm=False)
 
-    def _choose(self, code: str, state: GuideState, confirm: bool) -> Outcome:
+    def _choose(self, code: str, state: GuideState, confirm: bool, text: str = "") -> Outcome:
         procedure = self.kb.get(code)
         if procedure is None:
             return Outcome([Reply(f"Tôi không tìm thấy thủ tục có mã {code}. Anh/chị mô tả việc cần làm giúp tôi nhé.")], state)
@@ -123,18 +285,25 @@ class Guide:
             return Outcome([texts.switch_question(current, procedure)], state)
         if current is not None and current.code == code:
             return Outcome([Reply(f"Anh/chị đang xem thủ tục {current.display_name}.")] + self._resume(state), state)
-        return self._start(code, state)
+        return self._start(code, state, text=text)
 
     def _search_and_route(self, text: str, state: GuideState, on_unknown: Callable[[GuideState], Outcome]) -> Outcome:
         outcome = self.search(text, CANDIDATE_BUTTONS) if text.strip() else None
+        first = _CLAUSES.split(text, maxsplit=1)[0]
+        if outcome is not None and outcome.decision != "sure" and first != text and self._names_something(first):
+            # "khai sinh online, có giấy chứng sinh, bố mẹ đã kết hôn": the request first, then facts
+            by_first = self.search(first, CANDIDATE_BUTTONS)
+            if by_first.decision == "sure" and by_first.results:
+                return self._choose(by_first.results[0].code, state, confirm=True, text=text)
         if outcome is None or outcome.decision == "unknown" or not outcome.results:
             return on_unknown(state)
         if outcome.decision == "sure":
-            return self._choose(outcome.results[0].code, state, confirm=True)
+            return self._choose(outcome.results[0].code, state, confirm=True, text=text)
         hits = [h for h in outcome.results if self.kb.get(h.code)][:CANDIDATE_BUTTONS]
         if not hits:
             return on_unknown(state)
         state.candidates = [h.code for h in hits]
+        state.prompt = PROMPT_CANDIDATES
         titles = [(h.code, self.kb.get(h.code).display_name) for h in hits]  # type: ignore[union-attr]
         return Outcome([texts.ambiguous_reply(titles)], state)
 
@@ -155,11 +324,13 @@ class Guide:
                 break
         return found
 
-    def _start(self, code: str, state: GuideState, keep_channel: bool = False) -> Outcome:
+    def _start(self, code: str, state: GuideState, keep_channel: bool = False, text: str = "") -> Outcome:
         # a channel chosen before any procedure ("tôi muốn làm online") is the citizen's preference
         state.start(code, keep_channel=keep_channel or state.procedure_code is None)
         procedure = self._procedure(state)
         replies = [texts.summary(procedure, self.kb.office), *texts.not_at_ward(procedure)]
+        # "làm khai sinh trực tiếp, cháu có giấy chứng sinh": the answers given with the request are kept
+        replies += self._acknowledge(self._early_answers(procedure, state, text))
         return Outcome(replies + self._advance(procedure, state), state)
 
     # ----- channel and cases -------------------------------------------------------------------------
@@ -203,6 +374,8 @@ class Guide:
     def _on_answer_case(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         procedure = self._current(state)
         if procedure is None:
+            if self._names_something(turn.text):  # an answer-like request ("có giấy chứng sinh, làm khai sinh")
+                return self._search_and_route(turn.text, state, on_unknown=self._ask_which_procedure)
             return self._ask_which_procedure(state)
         if self._needs_channel(procedure, state):
             return Outcome(self._advance(procedure, state), state)  # the channel question comes first
@@ -231,9 +404,18 @@ class Guide:
 
     def _case_pending(self, procedure: Procedure, state: GuideState) -> bool:
         """Whether a case question is still to be asked; moves `case_index` past `ask: false` cases."""
-        while state.case_index < len(procedure.cases) and not procedure.cases[state.case_index].ask:
+        while state.case_index < len(procedure.cases) and (
+            not procedure.cases[state.case_index].ask or self._answered_early(procedure, state)
+        ):
             state.case_index += 1
         return state.case_index < len(procedure.cases)
+
+    @staticmethod
+    def _answered_early(procedure: Procedure, state: GuideState) -> bool:
+        """The case at `case_index` was answered in an earlier message, by an answer that does not redirect."""
+        case = procedure.cases[state.case_index]
+        number = state.case_answers.get(case.id)
+        return number is not None and 1 <= number <= len(case.answers) and not case.answers[number - 1].redirect
 
     @staticmethod
     def _needs_channel(procedure: Procedure, state: GuideState) -> bool:
@@ -265,9 +447,13 @@ class Guide:
         if waiting:
             return replies
         if self._case_pending(procedure, state):
+            case = procedure.cases[state.case_index]
+            if case.id in state.case_answers:  # an early answer that leads to another procedure
+                return replies + self._record_answer(procedure, state, state.case_answers[case.id]).replies
             return replies + [texts.case_question(procedure, state.case_index)]
         checklist = build_checklist(procedure, state.case_answers)
         replies += texts.checklist_replies(procedure, checklist, state.channel)
+        state.checklist_shown = True
         if state.channel is None:
             return replies + [texts.no_steps_reply(procedure, None)]
         return replies + [texts.after_checklist_prompt(procedure)]
@@ -287,6 +473,7 @@ class Guide:
     def _on_ask_documents(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         def answer(procedure: Procedure) -> list[Reply]:
             checklist = build_checklist(procedure, state.case_answers)
+            state.checklist_shown = True
             return texts.checklist_replies(procedure, checklist, state.channel)
 
         return self._question(turn, state, answer)
@@ -301,7 +488,8 @@ class Guide:
                     return self._ask_which_procedure(state)
                 return self._search_and_route(turn.text, state, on_unknown=self._ask_which_procedure)
             state.start(named.code, keep_channel=True)  # a channel named before any procedure is kept
-            return Outcome(answer(named) + self._advance(named, state), state)
+            early = self._acknowledge(self._early_answers(named, state, turn.text))
+            return Outcome(answer(named) + early + self._advance(named, state), state)
         if named is not None and named.code != current.code:
             state.pending_switch = named.code
             state.prompt = PROMPT_SWITCH
@@ -341,6 +529,7 @@ class Guide:
     def _ask_which_procedure(self, state: GuideState) -> Outcome:
         shown = [self.kb.get(c) for c in state.candidates]
         if shown and all(shown):
+            state.prompt = PROMPT_CANDIDATES
             return Outcome([texts.ambiguous_reply([(p.code, p.display_name) for p in shown])], state)  # type: ignore[union-attr]
         examples = self._examples()
         hint = f" Ví dụ: \"{examples[0]}\"." if examples else ""
@@ -415,7 +604,7 @@ class Guide:
         checklist = build_checklist(procedure, state.case_answers)
         state.prompt = PROMPT_FEEDBACK
         state.step_index = None
-        return Outcome(texts.recap(procedure, state.channel, checklist), state)
+        return Outcome(texts.recap(procedure, state.channel, checklist, documents_shown=state.checklist_shown), state)
 
     def _on_end_walk(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
         procedure = self._current(state)
@@ -480,12 +669,28 @@ class Guide:
         return self._search_and_route(turn.text, state, on_unknown=self._unknown)
 
     # ----- helpers -----------------------------------------------------------------------------------
+    def stage(self, state: GuideState) -> str:
+        """Where the walk is: none | channel | case | checklist | step | recap (for evaluations and logs)."""
+        state = GuideState(**vars(state))
+        procedure = self._current(state)
+        if state.prompt == PROMPT_FEEDBACK:
+            return "recap"
+        if procedure is None:
+            return "none"
+        if self._needs_channel(procedure, state):
+            return "channel"
+        if state.step_index is not None:
+            return "step"
+        return "case" if self._case_pending(procedure, state) else "checklist"
+
     def resume_offer(self, state: GuideState) -> Outcome:
         """After another flow (e.g. a dossier status lookup): offer to continue the walk, if any."""
         state = GuideState(**vars(state))
         if self._current(state) is None:
             return Outcome([], state)
-        return Outcome(self._resume(state), state)
+        outcome = Outcome(self._resume(state), state)
+        state.waiting = self.waiting(state)
+        return outcome
 
     def _resume(self, state: GuideState) -> list[Reply]:
         procedure = self._current(state)
