@@ -157,3 +157,19 @@ def test_service_questions_are_not_taken_for_procedures_by_search(guide: Guide) 
                  "phường Hàng Trống cũ giờ là phường nào", "phường cũ giờ là phường nào", "quên mật khẩu VNeID",
                  "tích hợp giấy tờ vào VNeID"):
         assert guide.search(text, 3).decision != "sure", text
+
+
+def test_service_intents_reach_action_services_and_have_a_server_down_twin() -> None:
+    import yaml
+
+    from bot.settings import PROJECT_ROOT
+
+    rules = yaml.safe_load((PROJECT_ROOT / "data" / "rules" / "services.yml").read_text(encoding="utf-8"))["rules"]
+    intents = {"ask_payment", "ask_new_ward", "ask_vneid"}
+    normal, down = rules
+    assert {s["intent"] for s in normal["steps"][0]["or"]} == intents and normal["steps"][-1] == {"action": "action_services"}
+    assert {s["intent"] for s in down["steps"][0]["or"]} == intents
+    assert down["condition"] == [{"slot_was_set": [{"server_ok": False}]}] and down["steps"][-1] == {"action": "utter_service_down"}
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    assert intents <= set(domain["intents"]) and "action_services" in domain["actions"]
+    assert {"old_ward", "vneid_task"} <= set(domain["entities"])
