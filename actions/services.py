@@ -7,6 +7,7 @@ and channel, and the walk's resume offer follows.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -17,6 +18,19 @@ from actions.guidance import FAILURE_TEXT, get_guide
 from bot.guidance import Reply
 
 log = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    """Read the administrative-unit tables at start (about a second), not on the first ward question."""
+    try:
+        from bot.services.wards import find_in_text
+
+        find_in_text("phường Hàng Trống cũ", get_guide().kb.office.province)
+    except Exception:
+        log.exception("services warm-up failed; the first ward question will retry")
+
+
+threading.Thread(target=_warm_up, name="services-warm-up", daemon=True).start()
 
 
 class ActionServices(Action):
