@@ -25,6 +25,7 @@ from bot.guidance.messages import Reply
 from bot.guidance.state import PROMPT_CANDIDATES, PROMPT_FEEDBACK, PROMPT_RESUME, PROMPT_SWITCH, GuideState
 from bot.knowledge import KnowledgeBase, Procedure
 from bot.retrieval.normalize import fold
+from bot.services import hooks as services_hooks
 
 CANDIDATE_BUTTONS = 3
 _CHOOSE_INTENTS = frozenset({"choose_online", "choose_in_person", "choose_postal"})
@@ -466,6 +467,9 @@ class Guide:
         return self._question(turn, state, lambda p: [texts.time_reply(p, state.channel)])
 
     def _on_ask_where(self, turn: Turn, state: GuideState, prompt: str | None) -> Outcome:
+        ward = services_hooks.old_ward_replies(self.kb, turn.text)  # issue 14: "phường X cũ thì nộp ở đâu"
+        if ward:
+            return Outcome(ward + self._resume(state), state)
         if self._current(state) is None and not self._search_sure(turn.text):
             return Outcome([texts.where_reply(None, self.kb.office, state.channel)], state)
         return self._question(turn, state, lambda p: [texts.where_reply(p, self.kb.office, state.channel)])
@@ -598,7 +602,9 @@ class Guide:
         state.step_index = index
         note = texts.postal_note(self.kb.channel_guides) if state.channel == "postal" and index == 0 else None
         note = catalog_walk.step_note(procedure, state.channel) or note  # catalogue steps: the portal's own, with its link
-        return Outcome([texts.step_reply(steps, index, note)], state)
+        # issue 14: "chưa có tài khoản VNeID" offered under the first online step
+        extra = services_hooks.online_offer(self.kb) if state.channel == "online" and index == 0 else []
+        return Outcome([texts.step_reply(steps, index, note)] + extra, state)
 
     def _finish(self, procedure: Procedure, state: GuideState) -> Outcome:
         checklist = build_checklist(procedure, state.case_answers)

@@ -145,9 +145,12 @@ def find_old_ward(ward: str, district: str | None = None, province: str = DEFAUL
         raise AdminUnitError("tên phường/xã cũ đang trống")
     ward_key = unit_key(_WARD_PREFIX.sub("", ward))
     district_key = unit_key(_DISTRICT_PREFIX.sub("", district)) if district else None
+    # numbered units keep their type in the package's short key ("Phường 1" -> "phuong1", "Quận 1" -> "quan1")
+    ward_keys = {ward_key, unit_key(ward)}
+    district_keys = {district_key, unit_key(district)} if district else set()
     rows = [
         r for r in _rows_for(province)
-        if r["wardShortKey"] == ward_key and (district_key is None or r["districtShortKey"] == district_key)
+        if r["wardShortKey"] in ward_keys and (not district_keys or r["districtShortKey"] in district_keys)
     ]
     if not rows:
         where = f", {district}" if district else ""

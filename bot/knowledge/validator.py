@@ -342,6 +342,9 @@ def validate_knowledge_dir(location: Path, extra_codes: Iterable[str] = ()) -> V
         result.errors.extend(office_errors)
         result.channel_guides, channel_errors = parse_channels_file(knowledge_dir / CHANNELS_FILE)
         result.errors.extend(channel_errors)
+        from bot.services.loader import validate_services_dir  # issue 14: knowledge/services/ (sourced, dated)
+
+        result.errors.extend(validate_services_dir(knowledge_dir))
     parsed: list[tuple[Path, Procedure]] = []
     for path in procedure_files(procedures_location):
         proc, errors = parse_procedure_file(path)
