@@ -81,7 +81,7 @@ def test_ministry_procedure_walk_names_agency_and_never_the_ward_desk(kb) -> Non
 
 
 def test_commune_catalogue_procedure_keeps_the_ward_and_generic_postal_steps(kb) -> None:
-    procedure = kb.get("1.010038")  # Tách hộ: commune level, catalogue only
+    procedure = kb.get("1.000110")  # khai sinh có yếu tố nước ngoài ở khu vực biên giới: commune level, catalogue only
     assert procedure.origin == "catalog" and "xa" in procedure.level
     guide = Guide(kb, no_search)
     start = guide.handle(Turn("select_procedure", "", {"procedure_code": procedure.code}), GuideState())
