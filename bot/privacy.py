@@ -14,6 +14,7 @@ import re
 # and ID numbers (12-digit căn cước, 9-digit old CMND).
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
 _ID_RE = re.compile(r"(?<!\d)(?:\d{12}|\d{9})(?!\d)")
+DEFAULT_SALT = "tthc-assistant"  # public: the production profile refuses to start with it (bot/deployment.py)
 
 
 def mask_digits(value: str, keep_last: int = 2) -> str:
@@ -49,7 +50,7 @@ def redact_text(text: str) -> str:
 
 def hash_sender(sender_id: str) -> str:
     """Stable pseudonym for a conversation id (salted with $BOT_PRIVACY_SALT)."""
-    salt = os.environ.get("BOT_PRIVACY_SALT", "tthc-assistant")
+    salt = os.environ.get("BOT_PRIVACY_SALT", DEFAULT_SALT)
     return hashlib.sha256(f"{salt}:{sender_id}".encode("utf-8")).hexdigest()[:16]
 
 

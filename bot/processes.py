@@ -81,7 +81,8 @@ class ServerProcess:
     port: int
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
-    startup_timeout: float = 180.0
+    # a loaded shared machine can need longer to load the model: BOT_STARTUP_TIMEOUT (seconds)
+    startup_timeout: float = field(default_factory=lambda: float(os.environ.get("BOT_STARTUP_TIMEOUT", "180")))
     process: subprocess.Popen[bytes] | None = None
     _log_file: Any = None
 
@@ -271,7 +272,8 @@ def write_yaml_temp(data: dict[str, Any], prefix: str) -> Path:
 
 
 class RasaServer(ServerProcess):
-    """Rasa 3.6 server (Python 3.10) with the HTTP API and the channels in `credentials`."""
+    """Rasa 3.6 server (Python 3.10) with the channels in `credentials` and, unless `enable_api` is false,
+    the HTTP API (token-protected when `auth_token` is given)."""
 
     def __init__(
         self,
@@ -284,6 +286,8 @@ class RasaServer(ServerProcess):
         log_path: Path | None = None,
         workers: int = 1,
         redis_port: int | None = None,
+        enable_api: bool = True,
+        auth_token: str | None = None,
     ):
         port = port or free_port()
         env = dict(env or {})
@@ -299,21 +303,27 @@ class RasaServer(ServerProcess):
                 endpoint_data["action_endpoint"] = {"url": actions_url}
             endpoints = write_yaml_temp(endpoint_data, "endpoints-")
         if credentials is None:
-            credentials = {"rest": None}
+            credentials = {"bot.channels.rest.RestInput": None}
         if isinstance(credentials, dict):
             credentials = write_yaml_temp(credentials, "credentials-")
+        api: list[str] = []
+        health = f"http://127.0.0.1:{port}/"  # Rasa's root route; it listens once the model is loaded
+        if enable_api:
+            api = ["--enable-api"] + (["--auth-token", auth_token] if auth_token else [])
+            health = f"http://127.0.0.1:{port}/status" + (f"?token={auth_token}" if auth_token else "")
         super().__init__(
             name="rasa-server",
             command=[
-                str(RASA_BIN), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
+                str(RASA_BIN), "run", *api, "-i", "127.0.0.1", "-p", str(port),
                 "-m", str(model), "--endpoints", str(endpoints), "--credentials", str(credentials),
             ],
-            health_url=f"http://127.0.0.1:{port}/status",
+            health_url=health,
             port=port,
             env=env,
             log_path=log_path,
         )
         self.workers = workers
+        self.auth_token = auth_token
 
     def rest(self, sender: str, message: str, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Send one message through the REST channel; returns the bot's messages."""

@@ -75,6 +75,30 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX verification_failures_by_sender ON verification_failures(sender_hash, failed_at);
         """,
     ),
+    (
+        3,
+        # issue 13: failed lookups counted per sender AND per dossier code (any sender), keys salted-hashed;
+        # webhook deliveries already processed (Zalo msg_id, Telegram update_id), so a replay is answered once.
+        """
+        CREATE TABLE lookup_failures (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            scope TEXT NOT NULL,
+            key_hash TEXT NOT NULL,
+            failed_at REAL NOT NULL
+        );
+        CREATE INDEX lookup_failures_by_key ON lookup_failures(scope, key_hash, failed_at);
+        CREATE INDEX lookup_failures_by_time ON lookup_failures(failed_at);
+        INSERT INTO lookup_failures (scope, key_hash, failed_at)
+            SELECT 'sender', sender_hash, failed_at FROM verification_failures;
+        CREATE TABLE seen_deliveries (
+            channel TEXT NOT NULL,
+            delivery_hash TEXT NOT NULL,
+            seen_at REAL NOT NULL,
+            PRIMARY KEY (channel, delivery_hash)
+        );
+        CREATE INDEX seen_deliveries_by_time ON seen_deliveries(seen_at);
+        """,
+    ),
 ]
 
 _lock = threading.Lock()

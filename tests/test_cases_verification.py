@@ -162,17 +162,18 @@ def test_locked_sender_does_not_reach_the_registry(setup: tuple[CaseService, lis
 def test_senders_are_stored_as_pseudonyms(setup: tuple[CaseService, list[Dossier]]) -> None:
     service, dossiers = setup
     service.lookup("+84912345678", dossiers[0].code, "9999")  # e.g. a Zalo/Telegram id that is a phone
-    rows = service.limiter._conn.execute("SELECT sender_hash FROM verification_failures").fetchall()
+    rows = service.limiter._conn.execute("SELECT key_hash FROM lookup_failures").fetchall()
     assert rows and all("912345678" not in r[0] for r in rows)
 
 
-def test_registry_without_the_verification_value_is_unavailable_not_a_match(tmp_path: Path, clock: FakeClock) -> None:
+def test_registry_without_the_verification_value_reads_like_an_unknown_code(tmp_path: Path, clock: FakeClock) -> None:
     service, dossiers = _service(tmp_path / "x.db", clock)
     target = dossiers[0]
     service.registry.put(  # type: ignore[attr-defined]
         Dossier(**{**target.__dict__, "code": "000.00.04.H51-261101-0042", "phone_last4": ""})
     )
-    assert service.lookup("a", "000.00.04.H51-261101-0042", "0000").outcome == "unavailable"
+    result = service.lookup("a", "000.00.04.H51-261101-0042", "0000")
+    assert result.outcome == "no_match" and result.attempts_left == 4  # counted like any failure
 
 
 def test_hand_over_is_per_sender_and_single_use(setup: tuple[CaseService, list[Dossier]]) -> None:

@@ -239,9 +239,10 @@ def test_zalo_client_refreshes_token_on_error_216(zalo_stub) -> None:
 
 
 @pytest.fixture(scope="module")
-def rasa(telegram_stub, zalo_stub) -> Iterator[RasaServer]:
+def rasa(telegram_stub, zalo_stub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
     model = trained_model()
     env = {
+        "BOT_DATABASE": str(tmp_path_factory.mktemp("channels-live") / "bot.db"),  # deliveries seen: fresh per run
         "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
         "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "TELEGRAM_API_BASE_URL": f"{telegram_stub[0].url}/bot",
@@ -464,7 +465,21 @@ def test_zalo_malformed_json_is_400_and_server_keeps_running(rasa, zalo_stub) ->
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["oa_send_text", "user_send_sticker", "follow"])
+@pytest.mark.parametrize("name", ["user_send_sticker", "user_send_image"])
+def test_zalo_non_text_gets_the_same_text_only_reply_as_telegram(rasa, zalo_stub, name) -> None:
+    from bot.channels.common import NOT_TEXT_REPLY
+
+    stub, _ = zalo_stub
+    stub.clear()
+    event = zalo_event("", user_id="zuser-nt", name=name)
+    event["message"] = {"msg_id": f"m-{time.time_ns()}", "attachments": [{"type": name.rsplit("_", 1)[-1]}]}
+    answer = zalo_post(rasa, event)
+    assert answer.status_code == 200 and answer.json()["status"] == "not_text"
+    assert zalo_texts(stub.wait_for(lambda c: bool(zalo_texts(c)))) == [NOT_TEXT_REPLY]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["oa_send_text", "user_seen_message", "follow"])
 def test_zalo_echoes_and_unknown_events_are_ignored(rasa, zalo_stub, name) -> None:
     stub, _ = zalo_stub
     stub.clear()

@@ -209,9 +209,95 @@ def test_zalo_forged_or_stale_events_rejected(case: str) -> None:
         zalo.verify_event(ZALO, headers, raw)
 
 
-def test_zalo_malformed_body_is_bad_request() -> None:
-    with pytest.raises(BadRequest):
+def test_zalo_signature_is_checked_before_the_body_is_parsed() -> None:
+    with pytest.raises(PermissionError):  # unsigned garbage: refused without being parsed
         zalo.verify_event(ZALO, {"X-ZEvent-Signature": "mac=00"}, b"{oops")
+    mac = hashlib.sha256(b"4242" + b"{oops" + b"oa-secret").hexdigest()
+    with pytest.raises(BadRequest):  # correctly signed but not JSON: 400
+        zalo.verify_event(ZALO, {"X-ZEvent-Signature": f"mac={mac}"}, b"{oops")
+
+
+@pytest.mark.parametrize("ahead_ms, accepted", [(10_000, True), (5 * 60 * 1000, False)])
+def test_zalo_accepts_only_the_recent_past(ahead_ms: int, accepted: bool) -> None:
+    headers, raw = _signed(_event(timestamp=str(int(time.time() * 1000) + ahead_ms)))
+    if accepted:
+        assert zalo.verify_event(ZALO, headers, raw)
+    else:
+        with pytest.raises(PermissionError, match="future"):
+            zalo.verify_event(ZALO, headers, raw)
+
+
+def test_zalo_signed_timestamp_must_be_the_events() -> None:
+    event = _event()
+    event["message"]["note"] = '"timestamp": "1"'  # a second timestamp-looking string inside the body
+    headers, raw = _signed(event)
+    assert zalo.verify_event(ZALO, headers, raw)["timestamp"] == event["timestamp"]
+
+
+def test_zalo_delivery_id_is_msg_id_else_the_body() -> None:
+    assert zalo.delivery_id(_event(), b"x") == "msg:m1"
+    no_id = _event(message={"text": "a"})
+    assert zalo.delivery_id(no_id, b"x") == zalo.delivery_id(no_id, b"x") != zalo.delivery_id(no_id, b"y")
+
+
+def test_seen_deliveries_once_per_id_in_the_database_and_in_memory(tmp_path: Path) -> None:
+    from bot.channels.dedup import SeenDeliveries
+    from bot.storage import open_database
+
+    for seen in (SeenDeliveries(open_database(tmp_path / "bot.db")), SeenDeliveries(None)):
+        assert seen.first_time("zalo", "msg:1", now=1000.0)
+        assert not seen.first_time("zalo", "msg:1", now=1001.0)
+        assert seen.first_time("telegram", "msg:1", now=1001.0)  # another door, another id space
+        assert seen.first_time("zalo", "msg:1", now=1000.0 + seen.keep_seconds + 120)  # forgotten after a day
+    # a second process on the same file sees the first one's record
+    first, second = SeenDeliveries(open_database(tmp_path / "x.db")), SeenDeliveries(open_database(tmp_path / "x.db"))
+    assert first.first_time("telegram", "42") and not second.first_time("telegram", "42")
+
+
+def test_client_rate_limit_per_key_and_window() -> None:
+    limit = common.ClientRateLimit(3, 60)
+    assert [limit.retry_after("10.0.0.1", now=t) for t in (0, 1, 2)] == [0, 0, 0]
+    assert limit.retry_after("10.0.0.1", now=3) == 57
+    assert limit.retry_after("10.0.0.2", now=3) == 0
+    assert limit.retry_after("10.0.0.1", now=60.5) == 0
+
+
+def test_one_message_length_rule(monkeypatch) -> None:
+    assert common.cut_message("  " + "a" * 5000) == "a" * 2000
+    assert kiosk.parse_kiosk_request(json.dumps({"sender": "kiosk-0123abcd", "message": "b" * 3000}).encode())[1] == (
+        "b" * 2000)
+    from bot.channels import rest
+
+    assert rest.parse_rest_request(json.dumps({"sender": "s", "message": "c" * 3000}).encode()) == ("s", "c" * 2000)
+    for body in [b"[]", b'{"sender": 5, "message": "a"}', b'{"sender": "", "message": "a"}',
+                 b'{"sender": "a\u0000b", "message": "a"}', b'{"sender": "s", "message": {"a": 1}}',
+                 json.dumps({"sender": "s" * 129, "message": "a"}).encode()]:
+        with pytest.raises(BadRequest):
+            rest.parse_rest_request(body)
+
+
+def test_rest_channel_by_profile(monkeypatch, caplog) -> None:
+    from bot.channels import rest
+
+    def build(env: dict[str, str]) -> rest.RestInput:
+        for name in ("BOT_PROFILE", "BOT_REST_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        common.deployment.cache_clear()
+        return rest.RestInput.from_credentials(None)
+
+    monkeypatch.setattr(common, "_warned_unmounted", set())
+    try:
+        dev = build({})
+        assert dev.mounted and dev.token is None and dev.prefix == ""
+        with caplog.at_level(logging.WARNING, logger="bot.channels.common"):
+            closed = build({"BOT_PROFILE": "production"})
+        assert not closed.mounted and any("BOT_REST_TOKEN" in r.getMessage() for r in caplog.records)
+        guarded = build({"BOT_PROFILE": "production", "BOT_REST_TOKEN": "t" * 20})
+        assert guarded.mounted and guarded.token == "t" * 20 and guarded.prefix == "rest:"
+    finally:
+        common.deployment.cache_clear()
 
 
 def test_zalo_messages_with_buttons_and_long_text() -> None:
@@ -236,8 +322,7 @@ def test_kiosk_request_validation() -> None:
     assert kiosk.parse_kiosk_request(b'{"sender": "kiosk-0123abcd", "message": " xin ch\\u00e0o "}') == (
         "kiosk-0123abcd", "xin chào")
     for body in [b'{"sender": "../../etc", "message": "a"}', b'{"sender": "kiosk-0123abcd", "message": ""}',
-                 b'{"sender": "kiosk-0123abcd", "message": 5}', b"nope",
-                 json.dumps({"sender": "kiosk-0123abcd", "message": "a" * 1001}).encode()]:
+                 b'{"sender": "kiosk-0123abcd", "message": 5}', b"nope"]:
         with pytest.raises(BadRequest):
             kiosk.parse_kiosk_request(body)
 

@@ -61,6 +61,11 @@ class CasesConfig:
     verification: str = "phone_last4"
     max_failures: int = 5
     window_minutes: float = 15
+    code_max_failures: int = 10
+    code_window_minutes: float = 15
+    code_daily_max_failures: int = 30  # 0 = no daily cap
+    global_failures_per_minute: int = 30
+    global_slowdown_seconds: float = 2.0
     code_patterns: tuple[dict[str, Any], ...] = DEFAULT_PATTERNS
 
 
@@ -153,5 +158,12 @@ def load_cases_config(section: dict[str, Any] | None, project_root: Path | None 
         verification=mode,
         max_failures=int(_number(limits, "max_failures", 5, "cases.rate_limit", minimum=1)),
         window_minutes=float(_number(limits, "window_minutes", 15, "cases.rate_limit", minimum=0.1)),
+        code_max_failures=int(_number(limits, "per_code_max_failures", 10, "cases.rate_limit", minimum=1)),
+        code_window_minutes=float(_number(limits, "per_code_window_minutes", 15, "cases.rate_limit", minimum=0.1)),
+        code_daily_max_failures=int(_number(limits, "per_code_daily_max_failures", 30, "cases.rate_limit")),
+        global_failures_per_minute=int(
+            _number(limits, "global_failures_per_minute", 30, "cases.rate_limit", minimum=1)
+        ),
+        global_slowdown_seconds=float(_number(limits, "global_slowdown_seconds", 2, "cases.rate_limit")),
         code_patterns=tuple(patterns),
     )

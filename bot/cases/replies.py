@@ -82,9 +82,10 @@ def no_match_reply(attempts_left: int) -> Reply:
 
 def locked_reply(retry_after_seconds: int) -> Reply:
     minutes = max(1, -(-retry_after_seconds // 60))
+    wait = f"{minutes} phút" if minutes <= 90 else f"{-(-minutes // 60)} giờ"
     return Reply(
-        "Anh/chị đã nhập sai quá nhiều lần. Để bảo vệ hồ sơ, việc tra cứu tạm khóa khoảng "
-        f"{minutes} phút. Nếu cần gấp, anh/chị liên hệ Bộ phận Một cửa nơi đã nộp hồ sơ."
+        "Mã hồ sơ hoặc 4 số xác minh đã bị nhập sai quá nhiều lần. Để bảo vệ hồ sơ, việc tra cứu tạm khóa khoảng "
+        f"{wait}. Nếu cần gấp, anh/chị liên hệ Bộ phận Một cửa nơi đã nộp hồ sơ."
     )
 
 

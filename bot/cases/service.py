@@ -1,8 +1,10 @@
-"""The dossier lookup as one call: rate limit → code → verification value → registry → verify.
+"""The dossier lookup as one call: limits → code → verification value → registry → verify.
 
-A wrong verification value and an unknown code give the same outcome (`no_match`)
-and both count against the sender's failure limit, so the bot cannot be used to
-learn which codes exist.
+A wrong verification value, an unknown code and a dossier the registry holds no
+verification value for give the same outcome (`no_match`) and all count against the
+sender's AND the code's failure limits, so the bot can be used neither to learn which
+codes exist nor to guess one dossier's digits by changing sender ids. Failures of
+everybody above a ceiling per minute slow every lookup down (docs/security.md).
 """
 
 from __future__ import annotations
@@ -27,7 +29,17 @@ from bot.cases.replies import (
     no_match_reply,
     unavailable_reply,
 )
-from bot.cases.verification import Clock, FailureLimiter, expected_value, extract_last4, utc_now, verify
+from bot.cases.verification import (
+    Clock,
+    FailureCeiling,
+    FailureLimiter,
+    LimitState,
+    expected_value,
+    extract_last4,
+    limit_key,
+    utc_now,
+    verify,
+)
 from bot.privacy import hash_sender
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage import open_database
@@ -57,9 +69,19 @@ class CaseService:
         verification: str = "phone_last4",
         clock: Clock = utc_now,
         handover_ttl_seconds: float = 300,
+        code_limiter: FailureLimiter | None = None,
+        ceiling: FailureCeiling | None = None,
+        code_day_limiter: FailureLimiter | None = None,
     ) -> None:
         self.registry = registry
-        self.limiter = limiter
+        self.limiter = limiter  # per sender
+        # per dossier code, whoever asks; same database as the sender limit
+        self.code_limiter = code_limiter or FailureLimiter(
+            limiter._conn, max_failures=10, window_seconds=limiter.window_seconds, clock=clock, scope="code"
+        )
+        # optional second, longer window per code: 10 per 15 min alone still lets ~960 guesses a day through
+        self.code_day_limiter = code_day_limiter
+        self.ceiling = ceiling
         self.codes = codes or DossierCodes()
         self.verification = verification
         self.clock = clock
@@ -68,7 +90,7 @@ class CaseService:
         self._handover_lock = threading.Lock()
 
     def lookup(self, sender_id: str, dossier_code: str, verification: str) -> LookupResult:
-        """Check the sender's limit, the code's shape and the verification value, then fetch and compare.
+        """Check the limits, the code's shape and the verification value, then fetch and compare.
 
         `verification` may be the citizen's raw message; only its last four digits are used
         and neither it nor they are ever logged or kept.
@@ -86,24 +108,47 @@ class CaseService:
         if last4 is None:
             logger.info("case lookup sender=%s code=%s outcome=invalid_verification", who, code)
             return LookupResult("invalid_verification", code=code)
+        for limiter in self._code_limiters():
+            code_state = limiter.state(code)
+            if code_state.locked:  # even the right value: the code is closed to everybody until the window passes
+                logger.info("case lookup sender=%s code_hash=%s outcome=locked_code", who, limit_key("code", code))
+                return LookupResult("locked", code=code, retry_after_seconds=code_state.retry_after_seconds)
+        if self.ceiling is not None and self.ceiling.slow_down():
+            logger.warning("case lookup slowed down: failed verifications above %d per minute", self.ceiling.per_minute)
         try:
             dossier = self.registry.get(code)
-        except RegistryUnavailable as exc:
+        except RegistryUnavailable as exc:  # an outage says nothing about one code: honest apology, not counted
             logger.error("case lookup sender=%s code=%s outcome=unavailable: %s", who, code, exc)
             return LookupResult("unavailable", code=code)
         if dossier is not None and not expected_value(dossier, self.verification):  # type: ignore[arg-type]
+            # answered and counted like an unknown code: otherwise existing codes could be told apart
             logger.error("case lookup code=%s: the registry holds no %s for this dossier", code, self.verification)
-            return LookupResult("unavailable", code=code)
+            dossier = None
         if not verify(dossier, self.verification, last4):  # type: ignore[arg-type]
-            state = self.limiter.record_failure(sender_id)
-            logger.info(
-                "case lookup sender=%s code=%s outcome=no_match failures=%d", who, code, state.failures
-            )
-            if state.locked:
-                return LookupResult("locked", code=code, retry_after_seconds=state.retry_after_seconds)
-            return LookupResult("no_match", code=code, attempts_left=state.attempts_left)
+            return self._failed(sender_id, code)
         logger.info("case lookup sender=%s code=%s outcome=found", who, code)
         return LookupResult("found", code=code, dossier=dossier)
+
+    def _code_limiters(self) -> list[FailureLimiter]:
+        return [self.code_limiter] + ([self.code_day_limiter] if self.code_day_limiter is not None else [])
+
+    def _failed(self, sender_id: str, code: str) -> LookupResult:
+        """Count one failure for the sender and for the code; log each lockout it starts (hashed ids)."""
+        who = hash_sender(sender_id)
+        counted = [(sender_id, self.limiter, self.limiter.record_failure(sender_id))]
+        counted += [(code, limiter, limiter.record_failure(code)) for limiter in self._code_limiters()]
+        logger.info("case lookup sender=%s code=%s outcome=no_match failures=%d", who, code, counted[0][2].failures)
+        for key, limiter, state in counted:
+            if state.locked and state.failures == limiter.max_failures:
+                logger.warning(
+                    "case lookup lockout scope=%s id=%s failures=%d window_s=%d retry_after_s=%d",
+                    limiter.scope, limit_key(limiter.scope, key), state.failures, limiter.window_seconds,
+                    state.retry_after_seconds,
+                )
+        locked = [state for _, _, state in counted if state.locked]
+        if locked:
+            return LookupResult("locked", code=code, retry_after_seconds=max(s.retry_after_seconds for s in locked))
+        return LookupResult("no_match", code=code, attempts_left=_fewest_left(*(state for _, _, state in counted)))
 
     def reply(self, result: LookupResult, now: datetime | None = None) -> Reply:
         """The message for a lookup outcome."""
@@ -156,7 +201,35 @@ def build_case_service(settings: Settings, clock: Clock = utc_now) -> CaseServic
         window_seconds=int(config.window_minutes * 60),
         clock=clock,
     )
-    return CaseService(registry, limiter, DossierCodes(config.code_patterns), config.verification, clock)
+    code_limiter = FailureLimiter(
+        conn,
+        max_failures=config.code_max_failures,
+        window_seconds=int(config.code_window_minutes * 60),
+        clock=clock,
+        scope="code",
+    )
+    code_day_limiter = None
+    if config.code_daily_max_failures:
+        code_day_limiter = FailureLimiter(
+            conn, max_failures=config.code_daily_max_failures, window_seconds=24 * 3600, clock=clock, scope="code_day"
+        )
+    ceiling = FailureCeiling(
+        conn, per_minute=config.global_failures_per_minute, delay_seconds=config.global_slowdown_seconds, clock=clock
+    )
+    return CaseService(
+        registry,
+        limiter,
+        DossierCodes(config.code_patterns),
+        config.verification,
+        clock,
+        code_limiter=code_limiter,
+        ceiling=ceiling,
+        code_day_limiter=code_day_limiter,
+    )
+
+
+def _fewest_left(*states: LimitState) -> int:
+    return min(s.attempts_left for s in states)
 
 
 _service: CaseService | None = None

@@ -1,7 +1,9 @@
-"""Verification of the person asking (last four digits of phone or ID) and the persisted failure limit.
+"""Verification of the person asking (last four digits of phone or ID) and the persisted failure limits.
 
-The limit counts failures per sender in a sliding window and lives in the project
-database, so restarting the action server does not give an attacker fresh attempts.
+Failures are counted per sender and per dossier code in sliding windows, in the project
+database, so neither restarting the action server nor changing the sender id gives an
+attacker fresh attempts on one dossier; a global ceiling slows every lookup down when
+failures pile up across all senders and codes (docs/security.md).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import hmac
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Literal
@@ -57,8 +60,16 @@ class LimitState:
     retry_after_seconds: int  # 0 unless locked
 
 
+def limit_key(scope: str, key: str) -> str:
+    """Salted pseudonym of what is counted: a sender id as `hash_sender` gives it, a dossier code tagged."""
+    return hash_sender(key) if scope == "sender" else hash_sender(f"{scope}:{key}")
+
+
 class FailureLimiter:
-    """At most `max_failures` failed verifications per sender within `window_seconds`."""
+    """At most `max_failures` failed verifications per key (a sender, or a dossier code) within `window_seconds`.
+
+    `scope` says what the key is ("sender" or "code"); keys are stored as salted hashes only.
+    """
 
     def __init__(
         self,
@@ -66,6 +77,7 @@ class FailureLimiter:
         max_failures: int = 5,
         window_seconds: int = 15 * 60,
         clock: Clock = utc_now,
+        scope: str = "sender",
     ) -> None:
         if max_failures < 1 or window_seconds < 1:
             raise ValueError("rate limit: max_failures and window must be positive")
@@ -74,17 +86,18 @@ class FailureLimiter:
         self.max_failures = max_failures
         self.window_seconds = window_seconds
         self.clock = clock
+        self.scope = scope
 
     def _now(self) -> float:
         return self.clock().timestamp()
 
-    def state(self, sender_id: str) -> LimitState:
+    def state(self, key: str) -> LimitState:
         now = self._now()
         with self._lock:
             rows = self._conn.execute(
-                "SELECT failed_at FROM verification_failures WHERE sender_hash = ? AND failed_at > ? "
+                "SELECT failed_at FROM lookup_failures WHERE scope = ? AND key_hash = ? AND failed_at > ? "
                 "ORDER BY failed_at DESC",
-                (hash_sender(sender_id), now - self.window_seconds),
+                (self.scope, limit_key(self.scope, key), now - self.window_seconds),
             ).fetchall()
         failures = len(rows)
         if failures < self.max_failures:
@@ -94,15 +107,58 @@ class FailureLimiter:
         retry_after = max(1, int(pivot + self.window_seconds - now + 0.999))
         return LimitState(True, failures, 0, retry_after)
 
-    def record_failure(self, sender_id: str) -> LimitState:
+    def record_failure(self, key: str) -> LimitState:
         now = self._now()
         with self._lock:
             self._conn.execute(
-                "INSERT INTO verification_failures (sender_hash, failed_at) VALUES (?, ?)",
-                (hash_sender(sender_id), now),
+                "INSERT INTO lookup_failures (scope, key_hash, failed_at) VALUES (?, ?, ?)",
+                (self.scope, limit_key(self.scope, key), now),
             )
             # old rows are of no use any more
             self._conn.execute(
-                "DELETE FROM verification_failures WHERE failed_at <= ?", (now - self.window_seconds,)
+                "DELETE FROM lookup_failures WHERE scope = ? AND failed_at <= ?",
+                (self.scope, now - self.window_seconds),
             )
-        return self.state(sender_id)
+        return self.state(key)
+
+
+class FailureCeiling:
+    """Failed verifications of everybody in the last minute; above `per_minute` every lookup is slowed down.
+
+    A distributed guesser (many senders, many codes) stays under each per-key limit; this ceiling
+    makes such a campaign slow without locking anybody out. Counts the per-sender rows (every
+    counted failure writes one), so it needs no table of its own.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        per_minute: int = 30,
+        delay_seconds: float = 2.0,
+        clock: Clock = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_minute < 1 or delay_seconds < 0:
+            raise ValueError("rate limit: global ceiling must be positive and the delay not negative")
+        self._conn = conn
+        self.per_minute = per_minute
+        self.delay_seconds = delay_seconds
+        self.clock = clock
+        self.sleep = sleep
+
+    def failures_last_minute(self) -> int:
+        since = self.clock().timestamp() - 60
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM lookup_failures WHERE scope = 'sender' AND failed_at > ?", (since,)
+        ).fetchone()
+        return int(row[0])
+
+    def exceeded(self) -> bool:
+        return self.failures_last_minute() >= self.per_minute
+
+    def slow_down(self) -> float:
+        """Wait `delay_seconds` when the ceiling is reached; returns the time waited."""
+        if not self.exceeded():
+            return 0.0
+        self.sleep(self.delay_seconds)
+        return self.delay_seconds

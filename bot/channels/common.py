@@ -10,11 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
-from sanic import Blueprint
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
+from bot.deployment import Deployment, load_deployment
 from bot.privacy import hash_sender
 
 logger = logging.getLogger(__name__)
@@ -22,8 +29,72 @@ logger = logging.getLogger(__name__)
 _warned_unmounted: set[str] = set()
 
 
+NOT_TEXT_REPLY = "Dạ, hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng gõ câu hỏi giúp tôi ạ."
+
+
 class BadRequest(ValueError):
     """The request body cannot be understood (answered with HTTP 400)."""
+
+
+@lru_cache(maxsize=1)
+def deployment() -> Deployment:
+    """Profile and input bounds from settings.yml, read once per server process."""
+    return load_deployment()
+
+
+def cut_message(text: str) -> str:
+    """The one message-length rule of every door: stripped, then cut to `input_limits.max_message_chars`."""
+    return text.strip()[: deployment().max_message_chars]
+
+
+def too_large(request: Request) -> HTTPResponse | None:
+    """413 for a body over `input_limits.max_body_bytes` (Sanic refuses larger ones before reading them too)."""
+    limit = deployment().max_body_bytes
+    if len(request.body or b"") > limit:
+        return response.json({"error": f"body larger than {limit} bytes"}, status=413)
+    return None
+
+
+def bound_request_size(blueprint: Blueprint) -> Blueprint:
+    """Make the whole server (every channel and the HTTP API) refuse bodies over the limit with 413.
+
+    Sanic's default is 100 MB; its protocol reads `REQUEST_MAX_SIZE` per connection, so lowering it
+    before the server starts bounds every door, whichever channel is mounted.
+    """
+
+    @blueprint.listener("before_server_start")
+    async def _limit(app: Any, _loop: Any) -> None:
+        app.config.REQUEST_MAX_SIZE = min(int(app.config.REQUEST_MAX_SIZE), deployment().max_body_bytes)
+
+    return blueprint
+
+
+class ClientRateLimit:
+    """At most `max_events` per client key within `per_seconds` (in memory, per server process)."""
+
+    def __init__(self, max_events: int, per_seconds: float, max_clients: int = 10000) -> None:
+        if max_events < 1 or per_seconds <= 0:
+            raise ValueError("rate_limit: max_messages and per_seconds must be positive")
+        self.max_events = max_events
+        self.per_seconds = per_seconds
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
+        self._max_clients = max_clients
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str, now: float | None = None) -> int:
+        """0 when the event is allowed (and counted), else the seconds to wait."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            self._events.move_to_end(key)
+            while events and events[0] <= now - self.per_seconds:
+                events.popleft()
+            while len(self._events) > self._max_clients:
+                self._events.popitem(last=False)
+            if len(events) >= self.max_events:
+                return max(1, int(events[0] + self.per_seconds - now + 0.999))
+            events.append(now)
+            return 0
 
 
 @dataclass(frozen=True)
@@ -62,8 +133,8 @@ def log_not_mounted(channel: str, missing: Iterable[str]) -> None:
 
 
 def empty_blueprint(name: str) -> Blueprint:
-    """A blueprint without routes: how an unmounted channel registers with Rasa."""
-    return Blueprint(f"{name}_not_mounted")
+    """A blueprint without routes: how an unmounted channel registers with Rasa (still bounding body size)."""
+    return bound_request_size(Blueprint(f"{name}_not_mounted"))
 
 
 def parse_json_body(raw: bytes | None) -> dict[str, Any]:

@@ -7,8 +7,10 @@ the idle reset and "Bắt đầu lại" switch to a new one, so the next citizen
 never sees the previous conversation.
 
 The kiosk has no secret to check (it lives on the ward's network); it can be
-limited to given networks with `allowed_networks` in `credentials.yml`, and
-every request is validated (sender id shape, message length).
+limited to given networks with `allowed_networks` in `credentials.yml`, every
+request is validated (body size, sender id shape; the message is cut by the one
+length rule of all doors), and each client address may send at most
+`rate_limit.max_messages` messages per `rate_limit.per_seconds` (429 beyond).
 """
 
 from __future__ import annotations
@@ -24,7 +26,18 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import BadRequest, Reply, describe, is_checklist, parse_json_body, to_replies
+from bot.channels.common import (
+    BadRequest,
+    ClientRateLimit,
+    Reply,
+    bound_request_size,
+    cut_message,
+    describe,
+    is_checklist,
+    parse_json_body,
+    to_replies,
+    too_large,
+)
 from bot.channels.qr import checklist_qr
 
 logger = logging.getLogger(__name__)
@@ -32,7 +45,7 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"kiosk.css": "text/css; charset=utf-8", "kiosk.js": "text/javascript; charset=utf-8"}
 SENDER_RE = re.compile(r"^kiosk-[A-Za-z0-9_-]{8,64}$")
-MAX_INPUT_CHARS = 1000
+DEFAULT_RATE_LIMIT = {"max_messages": 30, "per_seconds": 60}  # a citizen taps at most every few seconds
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -67,9 +80,7 @@ def parse_kiosk_request(raw: bytes | None) -> tuple[str, str]:
         raise BadRequest("sender must look like 'kiosk-<8 to 64 letters or digits>'")
     if not isinstance(message, str) or not message.strip():
         raise BadRequest("message must be a non-empty string")
-    if len(message) > MAX_INPUT_CHARS:
-        raise BadRequest(f"message longer than {MAX_INPUT_CHARS} characters")
-    return sender, message.strip()
+    return sender, cut_message(message)
 
 
 class KioskInput(InputChannel):
@@ -84,10 +95,17 @@ class KioskInput(InputChannel):
         networks = (credentials or {}).get("allowed_networks") or []
         if isinstance(networks, str):
             networks = [networks]
-        return cls([ipaddress.ip_network(str(n), strict=False) for n in networks])
+        limit = {**DEFAULT_RATE_LIMIT, **((credentials or {}).get("rate_limit") or {})}
+        return cls(
+            [ipaddress.ip_network(str(n), strict=False) for n in networks],
+            ClientRateLimit(int(limit["max_messages"]), float(limit["per_seconds"])),
+        )
 
-    def __init__(self, allowed_networks: list[Any] | None = None) -> None:
+    def __init__(self, allowed_networks: list[Any] | None = None, rate_limit: ClientRateLimit | None = None) -> None:
         self.allowed_networks = allowed_networks or []
+        self.rate_limit = rate_limit or ClientRateLimit(
+            DEFAULT_RATE_LIMIT["max_messages"], DEFAULT_RATE_LIMIT["per_seconds"]
+        )
 
     def allowed(self, request: Request) -> bool:
         if not self.allowed_networks:
@@ -99,7 +117,7 @@ class KioskInput(InputChannel):
         return any(address in network for network in self.allowed_networks)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        kiosk = Blueprint("kiosk_widget", __name__)
+        kiosk = bound_request_size(Blueprint("kiosk_widget", __name__))
 
         @kiosk.middleware("request")
         async def only_allowed(request: Request) -> HTTPResponse | None:
@@ -123,6 +141,15 @@ class KioskInput(InputChannel):
 
         @kiosk.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            oversized = too_large(request)
+            if oversized is not None:
+                return oversized
+            # the client's address (Sanic uses forwarded headers only when told to trust a proxy)
+            wait = self.rate_limit.retry_after(request.remote_addr or request.ip or "?")
+            if wait:
+                return response.json(
+                    {"error": "too many messages"}, status=429, headers={"Retry-After": str(wait)}
+                )
             try:
                 sender, text = parse_kiosk_request(request.body)
             except BadRequest as exc:

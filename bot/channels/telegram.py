@@ -7,7 +7,9 @@ from `TELEGRAM_API_BASE_URL` so tests point it at a local stub.
 
 Security: every request must carry `X-Telegram-Bot-Api-Secret-Token` equal to
 `TELEGRAM_WEBHOOK_SECRET` (the `secret_token` given to setWebhook); anything
-else is answered 403 before the body is read.
+else is answered 403 before the body is read. Bodies over the size limit get 413,
+an `update_id` already processed (Telegram redelivers) is answered once, and a
+message is cut by the one length rule of all doors.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.channels.common import (
+    NOT_TEXT_REPLY,
     BadRequest,
     Reply,
+    bound_request_size,
+    cut_message,
     describe,
     empty_blueprint,
     env_values,
@@ -40,7 +45,9 @@ from bot.channels.common import (
     parse_json_body,
     split_text,
     to_replies,
+    too_large,
 )
+from bot.channels.dedup import seen_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +56,6 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_MESSAGE_CHARS = 4096  # Bot API limit for one text message
 MAX_CALLBACK_BYTES = 64  # Bot API limit for an inline button's callback_data
-MAX_INPUT_CHARS = 2000  # longer citizen messages are cut before NLU
 
 HELP_TEXT = (
     "Tôi là trợ lý thủ tục hành chính, giúp anh/chị chuẩn bị hồ sơ.\n"
@@ -57,7 +63,6 @@ HELP_TEXT = (
     "• Gõ /tracuu <mã hồ sơ> để tra cứu tình trạng hồ sơ.\n"
     "• Gõ /start để bắt đầu lại."
 )
-NOT_TEXT_REPLY = "Dạ, hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng gõ câu hỏi giúp tôi ạ."
 EXPIRED_BUTTON_REPLY = "Dạ, nút này đã hết hạn. Anh/chị vui lòng gõ lại câu hỏi giúp tôi ạ."
 BUTTONS_ONLY_TEXT = "Anh/chị chọn một mục bên dưới ạ:"
 
@@ -246,7 +251,7 @@ class TelegramInput(InputChannel):
             await bot.send_message(chat_id=chat_id, text=HELP_TEXT)
             return "help"
         command = command_to_message(text, self.config.commands)
-        await self._converse(chat_id, command if command is not None else text[:MAX_INPUT_CHARS], on_new_message)
+        await self._converse(chat_id, command if command is not None else cut_message(text), on_new_message)
         return "command" if command is not None else "message"
 
     async def _converse(
@@ -275,7 +280,7 @@ class TelegramInput(InputChannel):
             return empty_blueprint(self.name())
         # httpx logs each request URL at INFO, and Bot API URLs contain the bot token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        telegram_webhook = Blueprint("telegram_webhook", __name__)
+        telegram_webhook = bound_request_size(Blueprint("telegram_webhook", __name__))
 
         @telegram_webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -286,8 +291,16 @@ class TelegramInput(InputChannel):
             if not self.authorized(request):
                 logger.warning("telegram: request with a wrong or missing secret token rejected")
                 return response.json({"error": "forbidden"}, status=403)
+            oversized = too_large(request)
+            if oversized is not None:
+                return oversized
             try:
                 data = parse_json_body(request.body)
+                update_id = data.get("update_id")
+                if isinstance(update_id, int) and not isinstance(update_id, bool):
+                    if not seen_deliveries().first_time("telegram", str(update_id)):
+                        logger.info("telegram: update delivered again, answered once")
+                        return response.json({"status": "duplicate"})
                 outcome = await self.handle_update(data, on_new_message)
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)

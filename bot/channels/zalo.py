@@ -2,9 +2,13 @@
 
 Zalo signs each event: `X-ZEvent-Signature: mac=<sha256 hex of app_id + raw body
 + timestamp + OA secret key>`, the timestamp (milliseconds) being the one in the
-body. We check it in constant time, refuse events older than 5 minutes (replay),
-answer the webhook at once (Zalo wants an answer within 2 s) and send the
-replies afterwards from a background task with `POST /v3.0/oa/message/cs`.
+body. We check it in constant time BEFORE the body is parsed as JSON (the timestamp
+is read from the raw bytes), accept only events from the last 5 minutes (at most
+30 s ahead for clock drift), answer each `msg_id` once (a replayed signed event gets
+`duplicate`), answer the webhook at once (Zalo wants an answer within 2 s) and send
+the replies afterwards from a background task with `POST /v3.0/oa/message/cs`.
+Photos, stickers, voice and other non-text messages get the same "text only" reply
+as on Telegram.
 An access token that the API calls invalid (error -216) is refreshed once with
 the refresh token and the request retried.
 """
@@ -15,6 +19,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
@@ -26,9 +31,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.common import (
+    NOT_TEXT_REPLY,
     BadRequest,
     Button,
     Reply,
+    bound_request_size,
+    cut_message,
     describe,
     empty_blueprint,
     env_values,
@@ -36,7 +44,9 @@ from bot.channels.common import (
     parse_json_body,
     split_text,
     to_replies,
+    too_large,
 )
+from bot.channels.dedup import seen_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +56,11 @@ DEFAULT_API_BASE_URL = "https://openapi.zalo.me"
 DEFAULT_OAUTH_BASE_URL = "https://oauth.zaloapp.com"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 MAX_EVENT_AGE_MS = 5 * 60 * 1000
+MAX_CLOCK_SKEW_MS = 30 * 1000  # Zalo's clock may run a little ahead of ours, not more
 MAX_TEXT_CHARS = 2000  # OA text message limit
 MAX_BUTTONS = 5  # buttons per template message
-MAX_INPUT_CHARS = 2000
+# the signed timestamp, read from the raw bytes so nothing is parsed before the signature is checked
+_TIMESTAMP_RE = re.compile(rb'"timestamp"\s*:\s*"?(\d{1,16})"?')
 TOKEN_INVALID = -216
 BUTTONS_ONLY_TEXT = "Anh/chị chọn một mục bên dưới ạ:"
 MORE_BUTTONS_TEXT = "Lựa chọn khác:"
@@ -84,17 +96,25 @@ class ZaloConfig:
 def verify_event(config: ZaloConfig, headers: Any, raw_body: bytes, now_ms: int | None = None) -> dict[str, Any]:
     """Check signature, app id and age of a webhook call; returns the parsed event.
 
-    Raises `PermissionError` (-> 403) for a forged or stale event and
-    `BadRequest` (-> 400) for a body that is not a JSON object.
+    The signature is checked on the raw bytes before any JSON parsing. Raises
+    `PermissionError` (-> 403) for a forged, stale or future event and `BadRequest`
+    (-> 400) for a correctly signed body that is not a JSON object.
     """
     header = (headers.get(SIGNATURE_HEADER) or "").strip()
     if not header.startswith("mac="):
         raise PermissionError("missing signature")
-    event = parse_json_body(raw_body)
-    timestamp = str(event.get("timestamp") or "")
-    expected = signature(config.app_id, raw_body, timestamp, config.oa_secret_key)
-    if not hmac.compare_digest(header[4:].strip().lower().encode("ascii", "replace"), expected.encode("ascii")):
+    given = header[4:].strip().lower().encode("ascii", "replace")
+    candidates = [m.decode("ascii") for m in _TIMESTAMP_RE.findall(raw_body)[:4]] or [""]
+    timestamp = next(
+        (t for t in candidates
+         if hmac.compare_digest(given, signature(config.app_id, raw_body, t, config.oa_secret_key).encode("ascii"))),
+        None,
+    )
+    if timestamp is None:
         raise PermissionError("bad signature")
+    event = parse_json_body(raw_body)
+    if str(event.get("timestamp") or "") != timestamp:
+        raise PermissionError("signed timestamp is not the event's")
     if str(event.get("app_id") or "") != config.app_id:
         raise PermissionError("event for another app")
     try:
@@ -102,9 +122,20 @@ def verify_event(config: ZaloConfig, headers: Any, raw_body: bytes, now_ms: int 
     except ValueError as exc:
         raise PermissionError("bad timestamp") from exc
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    if abs(now - sent_ms) > MAX_EVENT_AGE_MS:
+    if now - sent_ms > MAX_EVENT_AGE_MS:
         raise PermissionError("stale event")
+    if sent_ms - now > MAX_CLOCK_SKEW_MS:
+        raise PermissionError("event from the future")
     return event
+
+
+def delivery_id(event: dict[str, Any], raw_body: bytes) -> str:
+    """What makes one delivery unique: the message's `msg_id`, else the signed body itself."""
+    message = event.get("message") if isinstance(event.get("message"), dict) else {}
+    msg_id = message.get("msg_id")
+    if isinstance(msg_id, (str, int)) and not isinstance(msg_id, bool) and str(msg_id):
+        return f"msg:{msg_id}"
+    return "body:" + hashlib.sha256(raw_body).hexdigest()
 
 
 def build_messages(user_id: str, reply: Reply) -> list[dict[str, Any]]:
@@ -270,6 +301,14 @@ class ZaloInput(InputChannel):
             except Exception:  # a background task must never die silently
                 logger.exception("zalo: processing failed for %s", describe(sender_id, ""))
 
+    async def send_text(self, user_id: str, text: str) -> None:
+        """One plain message from the channel itself (background task)."""
+        try:
+            for body in build_messages(user_id, Reply(text=text)):
+                await self.client().send(body)
+        except (httpx.HTTPError, ZaloApiError) as exc:
+            logger.error("zalo: sending failed for %s: %s", describe(f"zalo:{user_id}", ""), exc)
+
     def schedule(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
@@ -278,7 +317,7 @@ class ZaloInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         if self.config is None:
             return empty_blueprint(self.name())
-        zalo_webhook = Blueprint("zalo_webhook", __name__)
+        zalo_webhook = bound_request_size(Blueprint("zalo_webhook", __name__))
 
         @zalo_webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -287,8 +326,12 @@ class ZaloInput(InputChannel):
         @zalo_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             assert self.config is not None
+            oversized = too_large(request)
+            if oversized is not None:
+                return oversized
+            raw = request.body or b""
             try:
-                event = verify_event(self.config, request.headers, request.body or b"")
+                event = verify_event(self.config, request.headers, raw)
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
             except PermissionError as exc:
@@ -298,17 +341,24 @@ class ZaloInput(InputChannel):
             name = str(event.get("event_name") or "")
             if name.startswith("oa_send_"):
                 return response.json({"status": "ignored_echo"})
-            if name != "user_send_text":
+            if not name.startswith("user_send_"):
                 logger.info("zalo: event %r ignored", name[:40])
                 return response.json({"status": "ignored"})
             sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
             message = event.get("message") if isinstance(event.get("message"), dict) else {}
-            user_id = str(sender.get("id") or "").strip()
-            text = str(message.get("text") or "").strip()
-            if not user_id or not text:
-                return response.json({"error": "user_send_text without sender.id or message.text"}, status=400)
+            user_id = str(sender.get("id") or "").strip()[:128]
+            raw_text = message.get("text") if name == "user_send_text" else None
+            text = raw_text.strip() if isinstance(raw_text, str) else ""
+            if not user_id or (name == "user_send_text" and not text):
+                return response.json({"error": "user_send_* without sender.id or message.text"}, status=400)
+            if not seen_deliveries().first_time("zalo", delivery_id(event, raw)):
+                logger.info("zalo: event delivered again, answered once")
+                return response.json({"status": "duplicate"})
+            if name != "user_send_text":  # photo, sticker, voice, file, location...: same answer as Telegram
+                self.schedule(self.send_text(user_id, NOT_TEXT_REPLY))
+                return response.json({"status": "not_text"})
             logger.info("zalo: message %s", describe(f"zalo:{user_id}", text))
-            self.schedule(self.converse(user_id, text[:MAX_INPUT_CHARS], on_new_message))
+            self.schedule(self.converse(user_id, cut_message(text), on_new_message))
             return response.json({"status": "accepted"})
 
         @zalo_webhook.listener("after_server_stop")

@@ -40,10 +40,24 @@ def _raise_stop(signum: int, _frame: object) -> None:
 
 
 def run_stack(args: argparse.Namespace) -> int:
+    from bot.deployment import API_TOKEN_ENV, DeploymentError, describe, load_deployment, production_problems, secret
     from bot.processes import ActionServer, RasaServer, RedisServer, StackError, rasa_scaling
 
     log_dir = Path(args.log_dir)
     model = Path(args.model)
+    try:
+        deployment = load_deployment()
+    except DeploymentError as exc:
+        print(f"error: settings.yml: {exc}", file=sys.stderr)
+        return 2
+    problems = production_problems(deployment)
+    if problems:
+        print("error: the production profile refuses to start:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("see docs/security.md", file=sys.stderr)
+        return 2
+    print(describe(deployment), file=sys.stderr)
     if not model.exists():
         print(f"error: no trained model at {model}; run `make train` first", file=sys.stderr)
         return 2
@@ -69,6 +83,8 @@ def run_stack(args: argparse.Namespace) -> int:
         log_path=log_dir / "rasa.log",
         workers=scaling.workers,
         redis_port=redis.port if redis else None,
+        enable_api=deployment.http_api,
+        auth_token=secret(API_TOKEN_ENV),
     )
     servers = ([redis] if redis else []) + [actions, rasa]
     try:
@@ -76,7 +92,7 @@ def run_stack(args: argparse.Namespace) -> int:
             print(f"starting {server.name} on 127.0.0.1:{server.port} (log: {server.log_path})", file=sys.stderr)
             server.start()
             server.wait_healthy()
-        _print_ready(args.rasa_port, args.actions_port)
+        _print_ready(args.rasa_port, args.actions_port, describe(deployment))
         while True:
             for server in servers:
                 if server.process is not None and server.process.poll() is not None:
@@ -98,10 +114,10 @@ def run_stack(args: argparse.Namespace) -> int:
         print("stopped: no server left running", file=sys.stderr)
 
 
-def _print_ready(rasa_port: int, actions_port: int) -> None:
+def _print_ready(rasa_port: int, actions_port: int, profile: str) -> None:
     print(
         f"""
-Ready.
+Ready ({profile}).
   Rasa server    http://127.0.0.1:{rasa_port}  (REST channel /webhooks/rest/webhook, HTTP API /status)
   Action server  http://127.0.0.1:{actions_port}/webhook  (health /health)
   Kiosk page     http://127.0.0.1:{rasa_port}/webhooks/kiosk/  (if the kiosk channel is enabled)

@@ -1,0 +1,88 @@
+"""Webhook deliveries already processed (Telegram `update_id`, Zalo `msg_id`), so a redelivery or a
+replayed signed event is answered once.
+
+Kept in the project database (migration 3, `seen_deliveries`) so every Rasa worker process sees the
+same record; ids are stored hashed. Falls back to process memory when the database cannot be opened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+
+logger = logging.getLogger(__name__)
+
+KEEP_SECONDS = 24 * 3600  # Telegram retries an unanswered update for up to a day
+
+
+class SeenDeliveries:
+    """`first_time(channel, delivery_id)` is True once per id within `keep_seconds`."""
+
+    def __init__(self, conn: sqlite3.Connection | None, keep_seconds: float = KEEP_SECONDS) -> None:
+        self._conn = conn
+        self._memory: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+        self.keep_seconds = keep_seconds
+        self._last_prune = 0.0
+
+    @staticmethod
+    def _key(channel: str, delivery_id: str) -> str:
+        return hashlib.sha256(f"{channel}\x00{delivery_id}".encode("utf-8")).hexdigest()[:32]
+
+    def first_time(self, channel: str, delivery_id: str, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        key = self._key(channel, delivery_id)
+        with self._lock:
+            if self._conn is not None:
+                try:
+                    return self._first_time_db(channel, key, now)
+                except sqlite3.Error as exc:
+                    logger.error("dedup: database unusable (%s); remembering deliveries in memory", exc.__class__.__name__)
+                    self._conn = None
+            return self._first_time_memory(f"{channel}:{key}", now)
+
+    def _first_time_db(self, channel: str, key: str, now: float) -> bool:
+        assert self._conn is not None
+        if now - self._last_prune > 60:
+            self._conn.execute("DELETE FROM seen_deliveries WHERE seen_at < ?", (now - self.keep_seconds,))
+            self._last_prune = now
+        inserted = self._conn.execute(
+            "INSERT OR IGNORE INTO seen_deliveries (channel, delivery_hash, seen_at) VALUES (?, ?, ?)",
+            (channel, key, now),
+        ).rowcount
+        return inserted == 1
+
+    def _first_time_memory(self, key: str, now: float) -> bool:
+        while self._memory and next(iter(self._memory.values())) < now - self.keep_seconds:
+            self._memory.popitem(last=False)
+        while len(self._memory) > 100_000:
+            self._memory.popitem(last=False)
+        if key in self._memory:
+            return False
+        self._memory[key] = now
+        return True
+
+
+_seen: SeenDeliveries | None = None
+_seen_lock = threading.Lock()
+
+
+def seen_deliveries() -> SeenDeliveries:
+    """Process-wide record in the settings' database (opened on first use)."""
+    global _seen
+    with _seen_lock:
+        if _seen is None:
+            from bot.settings import get_settings
+            from bot.storage import open_database
+
+            try:
+                conn: sqlite3.Connection | None = open_database(get_settings().database)
+            except (sqlite3.Error, OSError) as exc:
+                logger.error("dedup: cannot open the database (%s); remembering deliveries in memory", exc)
+                conn = None
+            _seen = SeenDeliveries(conn)
+        return _seen
