@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import SERVER_OK
+from actions.subscriptions import offer_subscription
 from bot.cases.replies import ask_code_text, ask_verification_text, invalid_code_text, invalid_verification_text
 from bot.cases.service import CaseService, LookupResult, get_case_service
 from bot.cases.verification import extract_last4
@@ -174,6 +175,7 @@ class ActionCaseStatusLookup(Action):
             )
         else:
             reply = await asyncio.to_thread(service.reply, result)
+            reply = offer_subscription(tracker, result.outcome, result.code, reply)  # issue 15
             dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
         return [*_clear(), SERVER_OK]
 

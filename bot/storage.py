@@ -99,6 +99,65 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX seen_deliveries_by_time ON seen_deliveries(seen_at);
         """,
     ),
+    (
+        4,
+        # bot.subscriptions (issue 15): dossier follow-ups, their outbox, pushed registry events, the last
+        # contact per recipient (Zalo's 7-day window), verified lookups that allow a subscription, and the
+        # one-time tokens that carry a kiosk walk to a phone. Recipient ids are stored encrypted (Fernet).
+        """
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dossier_code TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            recipient_hash TEXT NOT NULL,
+            recipient_enc TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            fingerprint TEXT,
+            ended_at TEXT
+        );
+        CREATE INDEX subscriptions_by_code ON subscriptions(dossier_code, ended_at);
+        CREATE INDEX subscriptions_by_recipient ON subscriptions(recipient_hash, ended_at);
+        CREATE TABLE subscription_notices (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+            change_key TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            sent_at TEXT,
+            gave_up_at TEXT,
+            UNIQUE (subscription_id, change_key)
+        );
+        CREATE INDEX subscription_notices_pending ON subscription_notices(sent_at, gave_up_at, next_attempt_at);
+        CREATE TABLE registry_events (
+            event_id TEXT PRIMARY KEY,
+            dossier_code TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            processed_at TEXT
+        );
+        CREATE TABLE recipient_contacts (
+            channel TEXT NOT NULL,
+            recipient_hash TEXT NOT NULL,
+            last_contact_at TEXT NOT NULL,
+            PRIMARY KEY (channel, recipient_hash)
+        );
+        CREATE TABLE verified_lookups (
+            sender_hash TEXT PRIMARY KEY,
+            dossier_code TEXT NOT NULL,
+            verified_at TEXT NOT NULL
+        );
+        CREATE TABLE phone_handoffs (
+            token_hash TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            kiosk_sender_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        """,
+    ),
 ]
 
 _lock = threading.Lock()

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.rasa_env
 
 SECRETS = (
     "TELEGRAM_BOT_TOKEN TELEGRAM_WEBHOOK_SECRET TELEGRAM_API_BASE_URL ZALO_APP_ID ZALO_OA_SECRET_KEY "
-    "ZALO_ACCESS_TOKEN ZALO_REFRESH_TOKEN ZALO_APP_SECRET ZALO_API_BASE_URL ZALO_OAUTH_BASE_URL"
+    "ZALO_ACCESS_TOKEN ZALO_REFRESH_TOKEN ZALO_APP_SECRET ZALO_API_BASE_URL ZALO_OAUTH_BASE_URL REGISTRY_EVENTS_SECRET"
 ).split()
 
 
@@ -96,12 +96,12 @@ def test_rasa_app_from_project_credentials_serves_rest_without_channel_secrets(m
     for name in SECRETS:
         monkeypatch.delenv(name, raising=False)
     channels = create_http_input_channels(None, str(PROJECT_ROOT / "credentials.yml"))
-    assert {c.name() for c in channels} == {"rest", "telegram", "zalo", "kiosk"}
+    assert {c.name() for c in channels} == {"rest", "telegram", "zalo", "kiosk", "registry"}
     app = configure_app(channels, enable_api=False, port=0)
     paths = {route.path for route in app.router.routes}
     assert "webhooks/rest/webhook" in paths
     assert "webhooks/kiosk/webhook" in paths
-    assert not any(p.startswith(("webhooks/telegram", "webhooks/zalo")) for p in paths)
+    assert not any(p.startswith(("webhooks/telegram", "webhooks/zalo", "webhooks/registry")) for p in paths)
 
 
 def test_rasa_app_mounts_channels_when_secrets_are_set(monkeypatch) -> None:
@@ -110,13 +110,13 @@ def test_rasa_app_mounts_channels_when_secrets_are_set(monkeypatch) -> None:
 
     monkeypatch.setattr(Sanic, "test_mode", True)  # two apps with Rasa's name in one process
     env = {"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "s", "ZALO_APP_ID": "1",
-           "ZALO_OA_SECRET_KEY": "k", "ZALO_ACCESS_TOKEN": "t"}
+           "ZALO_OA_SECRET_KEY": "k", "ZALO_ACCESS_TOKEN": "t", "REGISTRY_EVENTS_SECRET": "r"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     channels = create_http_input_channels(None, str(PROJECT_ROOT / "credentials.yml"))
     app = configure_app(channels, enable_api=False, port=0)
     paths = {route.path for route in app.router.routes}
-    assert {"webhooks/telegram/webhook", "webhooks/zalo/webhook"} <= paths
+    assert {"webhooks/telegram/webhook", "webhooks/zalo/webhook", "webhooks/registry/events"} <= paths
 
 
 def test_credentials_file_holds_no_secret_values() -> None:

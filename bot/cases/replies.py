@@ -30,6 +30,8 @@ WHERE_IS_THE_CODE = (
 
 BUTTON_OTHER = {"title": "Tra cứu hồ sơ khác", "payload": "/check_status"}
 BUTTON_RETRY = {"title": "Nhập lại", "payload": "/check_status"}
+# issue 15: added after a verified lookup on channels that can notify (actions/subscriptions.py)
+BUTTON_SUBSCRIBE = {"title": "Nhận thông báo khi hồ sơ thay đổi", "payload": "/subscribe_case"}
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,11 @@ def _next_step(dossier: Dossier, late: int) -> str:
             f"anh/chị có thể hỏi {place}."
         )
     return "Anh/chị chưa cần làm gì thêm, chờ đến ngày hẹn; có thể tra cứu lại bất cứ lúc nào."
+
+
+def next_step_text(dossier: Dossier, now: datetime) -> str:
+    """What the citizen should do now (also said in a change notice, bot/subscriptions)."""
+    return _next_step(dossier, overdue_days(dossier, now))
 
 
 def _procedure_name(dossier: Dossier) -> str:

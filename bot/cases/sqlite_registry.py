@@ -93,6 +93,29 @@ class SQLiteCaseRegistry(CaseRegistry):
             )
             self.conn.execute("COMMIT")
 
+    def set_status(
+        self, code: str, status: Status, at: datetime, note: str | None = None,
+        missing_documents: tuple[str, ...] | None = None,
+    ) -> bool:
+        """Move a dossier to `status` and add a timeline row (staff and demos, issue 15); False if unknown."""
+        with self._lock, self.conn:
+            self.conn.execute("BEGIN")
+            updated = self.conn.execute(
+                "UPDATE dossiers SET status = ?, note = COALESCE(?, note) WHERE code = ?", (status.value, note, code)
+            ).rowcount
+            if updated and missing_documents is not None:
+                self.conn.execute(
+                    "UPDATE dossiers SET missing_documents = ? WHERE code = ?",
+                    (json.dumps(list(missing_documents), ensure_ascii=False), code),
+                )
+            if updated:
+                self.conn.execute(
+                    "INSERT INTO dossier_events (dossier_code, at, status, note) VALUES (?, ?, ?, ?)",
+                    (code, at.isoformat(), status.value, note),
+                )
+            self.conn.execute("COMMIT")
+        return bool(updated)
+
     def codes(self, source: str | None = None) -> list[str]:
         """Codes held, optionally only those of one source ('demo')."""
         with self._lock:

@@ -38,7 +38,7 @@ from bot.channels.common import (
     to_replies,
     too_large,
 )
-from bot.channels.qr import checklist_qr
+from bot.channels.qr import checklist_qr, qr_svg_data_uri
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"kiosk.css": "text/css; charset=utf-8", "kiosk.js": "text/javascript; charset=utf-8"}
 SENDER_RE = re.compile(r"^kiosk-[A-Za-z0-9_-]{8,64}$")
 DEFAULT_RATE_LIMIT = {"max_messages": 30, "per_seconds": 60}  # a citizen taps at most every few seconds
+PHONE_RESET_SECONDS = 120  # the QR code to continue on a phone stays this long at most
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -63,7 +64,13 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "text": reply.text,
         "buttons": [{"title": b.title, "payload": b.payload} for b in reply.buttons],
     }
-    if is_checklist(reply.custom):
+    if reply.custom and reply.custom.get("kind") == "phone_link" and str(reply.custom.get("url", "")).startswith(
+        "https://t.me/"
+    ):  # issue 15: continue on a phone; the page watches for the hand-over and then starts afresh
+        data["qr"] = {"svg": qr_svg_data_uri(str(reply.custom["url"])), "text": str(reply.custom["url"]),
+                      "kind": "phone"}
+        data["reset_after"] = PHONE_RESET_SECONDS
+    elif is_checklist(reply.custom):
         try:
             data["qr"] = checklist_qr(reply.custom or {})
         except ValueError:
@@ -138,6 +145,22 @@ class KioskInput(InputChannel):
             if name not in STATIC_FILES:
                 return response.json({"error": "not found"}, status=404)
             return await response.file(STATIC_DIR / name, mime_type=STATIC_FILES[name], headers=SECURITY_HEADERS)
+
+        @kiosk.route("/handoff", methods=["GET"])
+        async def handoff(request: Request) -> HTTPResponse:
+            """{"taken": true} once a phone continued this conversation (issue 15): the page resets."""
+            sender = request.args.get("sender") or ""
+            if not SENDER_RE.match(sender):
+                return response.json({"error": "bad sender"}, status=400)
+            from bot.settings import get_settings
+            from bot.storage import open_database
+            from bot.subscriptions.handoff import handed_over
+
+            conn = open_database(get_settings().database)
+            try:
+                return response.json({"taken": handed_over(conn, sender)}, headers={"Cache-Control": "no-store"})
+            finally:
+                conn.close()
 
         @kiosk.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -131,6 +131,14 @@ def command_to_message(text: str, commands: dict[str, str]) -> str | None:
     return template.format(args=args, args_json=json.dumps(args, ensure_ascii=False))
 
 
+def start_token_message(text: str) -> str | None:
+    """'/start <token>' from a kiosk QR code (issue 15) -> the intent that continues the kiosk walk."""
+    head, _, token = text.strip().partition(" ")
+    if head.split("@", 1)[0].lower() != "/start" or not token.strip():
+        return None
+    return '/resume_from_kiosk{"start_token": %s}' % json.dumps(token.strip()[:64])
+
+
 def keyboard(buttons: list[Any], store: PayloadStore) -> InlineKeyboardMarkup | None:
     """One button per row: Vietnamese titles are long and must stay readable."""
     if not buttons:
@@ -250,7 +258,7 @@ class TelegramInput(InputChannel):
         if text.split(" ", 1)[0].split("@", 1)[0].lower() == "/help":
             await bot.send_message(chat_id=chat_id, text=HELP_TEXT)
             return "help"
-        command = command_to_message(text, self.config.commands)
+        command = start_token_message(text) or command_to_message(text, self.config.commands)
         await self._converse(chat_id, command if command is not None else cut_message(text), on_new_message)
         return "command" if command is not None else "message"
 

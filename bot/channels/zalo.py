@@ -47,6 +47,7 @@ from bot.channels.common import (
     too_large,
 )
 from bot.channels.dedup import seen_deliveries
+from bot.subscriptions.contacts import record_contact
 
 logger = logging.getLogger(__name__)
 
@@ -286,6 +287,7 @@ class ZaloInput(InputChannel):
         A per-user lock keeps a citizen's replies in the order of their messages.
         """
         sender_id = f"zalo:{user_id}"
+        record_contact("zalo", sender_id)  # issue 15: Zalo's 7-day window for dossier notices
         lock = self._user_locks.setdefault(user_id, asyncio.Lock())
         async with lock:
             try:

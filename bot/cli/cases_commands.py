@@ -84,6 +84,37 @@ def _lookup(args: argparse.Namespace) -> int:
     return 0 if result.outcome == "found" else 1
 
 
+def _set_status(args: argparse.Namespace) -> int:
+    """Change a dossier in the embedded registry and tell the subscription watcher (issue 15)."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from bot.cases.codes import DossierCodes
+    from bot.cases.config import load_cases_config
+    from bot.cases.models import VIETNAM_TZ, Status
+    from bot.settings import PROJECT_ROOT, get_settings
+    from bot.subscriptions.store import SubscriptionStore
+
+    try:
+        status = Status.parse(args.status)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    settings = get_settings()
+    code = DossierCodes(load_cases_config(settings.section("cases"), PROJECT_ROOT).code_patterns).match(args.code)
+    code = code or args.code.strip().upper()
+    registry, path = _registry(args)
+    now = datetime.now(VIETNAM_TZ).replace(microsecond=0)
+    missing = tuple(args.missing) if args.missing else None
+    if not registry.set_status(code, status, now, args.note, missing):
+        print(f"no dossier {code} in {path}", file=sys.stderr)
+        return 1
+    store = SubscriptionStore.open(settings.database)
+    store.add_event(f"local-{uuid.uuid4().hex}", code, datetime.now(timezone.utc))
+    store.close()
+    print(f"{code}: {status.value} (timeline row added; followers are notified by the watcher)")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("cases", help="dossier status lookup (demo registry)")
     sub = parser.add_subparsers(dest="cases_command", metavar="SUBCOMMAND")
@@ -103,5 +134,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lookup.add_argument("verification", help="the last four digits")
     lookup.add_argument("--sender", default="cli", help="sender id the failure limit counts against")
     lookup.set_defaults(handler=_lookup)
+
+    set_status = sub.add_parser("set-status", help="change a dossier's status in the embedded registry (staff, demos)")
+    set_status.add_argument("code")
+    set_status.add_argument("status", help="received | processing | supplement_required | done | returned | rejected")
+    set_status.add_argument("--note", help="timeline note (e.g. what to add, the reason of a rejection)")
+    set_status.add_argument("--missing", action="append", help="a document to add (supplement_required); repeat")
+    set_status.add_argument("--database", help="SQLite file (default: cases.sqlite_path or database from settings)")
+    set_status.set_defaults(handler=_set_status)
 
     parser.set_defaults(handler=lambda args: parser.print_help() or 0)

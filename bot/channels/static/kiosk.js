@@ -66,13 +66,16 @@
   }
 
   function addQr(bubble, qr) {
+    const phone = qr.kind === "phone";
     const figure = document.createElement("figure");
     figure.className = "qr";
     const img = document.createElement("img");
     img.src = qr.svg;
-    img.alt = "Mã QR chứa danh sách giấy tờ cần chuẩn bị";
+    img.alt = phone ? "Mã QR để tiếp tục trên điện thoại" : "Mã QR chứa danh sách giấy tờ cần chuẩn bị";
     const caption = document.createElement("figcaption");
-    caption.textContent = "Quét mã QR bằng điện thoại để lưu danh sách giấy tờ.";
+    caption.textContent = phone
+      ? "Quét mã QR bằng điện thoại để tiếp tục trên Telegram."
+      : "Quét mã QR bằng điện thoại để lưu danh sách giấy tờ.";
     figure.appendChild(img);
     figure.appendChild(caption);
     bubble.appendChild(figure);
@@ -89,6 +92,7 @@
       if (reply.qr && typeof reply.qr.svg === "string" && reply.qr.svg.startsWith("data:image/svg+xml")) {
         addQr(bubble, reply.qr);
       }
+      if (typeof reply.reset_after === "number") watchHandoff(reply.reset_after);
     });
     scrollDown();
   }
@@ -122,6 +126,25 @@
       sendButton.disabled = false;
       restartIdleTimer();
     }
+  }
+
+  // Continue on a phone (issue 15): reset once the phone took over, or after `seconds` anyway.
+  function watchHandoff(seconds) {
+    const conversation = sender;
+    const until = Date.now() + seconds * 1000;
+    const poll = async () => {
+      if (conversation !== sender) return;
+      if (Date.now() >= until) { reset("Màn hình đã được làm mới cho lượt mới."); return; }
+      try {
+        const answer = await fetch(base + "handoff?sender=" + encodeURIComponent(conversation), { cache: "no-store" });
+        if (answer.ok && (await answer.json()).taken === true && conversation === sender) {
+          reset("Đã chuyển sang điện thoại. Màn hình bắt đầu lại cho người tiếp theo.");
+          return;
+        }
+      } catch (error) { /* keep polling until the deadline */ }
+      setTimeout(poll, 3000);
+    };
+    setTimeout(poll, 3000);
   }
 
   function reset(reason) {
@@ -165,6 +188,10 @@
     const button = event.target.closest(".buttons button");
     if (!button || button.disabled) return;
     send(button.dataset.payload, button.textContent);
+  });
+
+  document.getElementById("phone-button").addEventListener("click", () => {
+    send("/continue_on_phone", "Tiếp tục trên điện thoại");
   });
 
   document.getElementById("restart-button").addEventListener("click", () => {
