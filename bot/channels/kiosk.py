@@ -191,7 +191,8 @@ class KioskInput(InputChannel):
                 return response.json({"error": str(exc)}, status=400)
             logger.info("kiosk: message %s", describe(sender, text))
             if held_by_officer(sender, text, self.name()):
-                return response.json([], headers={"Cache-Control": "no-store"})  # the officer answers
+                # the officer answers (the page polls /officer); the header keeps the page from saying "no answer"
+                return response.json([], headers={"Cache-Control": "no-store", "X-Officer-Holds": "1"})
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
