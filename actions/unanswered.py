@@ -31,10 +31,11 @@ def note_decision(decision: str) -> None:
 
 
 def log_if_unanswered(tracker: Tracker, chosen_code: str | None) -> None:
-    """One row in unanswered_questions when this turn's last search was unknown/ambiguous and nothing was chosen."""
+    """One row in unanswered_questions when this turn's last search was unknown/ambiguous and no new procedure
+    was chosen by it."""
     found = _decisions.get() or []
     _decisions.set(None)
-    if not found or found[-1] not in UNANSWERED or chosen_code:
+    if not found or found[-1] not in UNANSWERED or chosen_code != tracker.get_slot("procedure_code"):
         return
     text = redact_text(str((tracker.latest_message or {}).get("text") or "")).strip()
     if not text or text.startswith("/"):
