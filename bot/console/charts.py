@@ -32,6 +32,8 @@ def bar_chart(pairs: list[tuple[str, int]], title: str, xlabel: str, ylabel: str
         ax.bar(short, values, color=BLUE)
         step = max(1, len(short) // 12)
         ax.set_xticks(range(0, len(short), step), short[::step], rotation=45, ha="right")
+    if not any(values):  # an empty period: an axis from 0, not a -0.04..0.04 scale
+        (ax.set_xlim if horizontal else ax.set_ylim)(0, 1)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
