@@ -303,3 +303,24 @@ def test_handoff_reply_says_when_an_officer_answers_outside_office_hours() -> No
     text = handoff_text(7, now=dt.datetime(2026, 12, 5, 15, 0, tzinfo=VIETNAM))
     assert "(số 7)" in text and "ngoài giờ làm việc" in text and "8h00 Thứ Hai, 07/12" in text
     assert "ngay tại đây" in handoff_text(7, now=dt.datetime(2026, 12, 2, 9, 0, tzinfo=VIETNAM))
+
+
+def test_a_draft_from_the_national_catalogue_waits_for_review(console, catalog_path) -> None:
+    from bot.knowledge.importer import catalog_codes
+
+    url, db, env, knowledge = console
+    served = {p.stem for p in (knowledge / "procedures").glob("*.yaml")}
+    code = sorted(catalog_codes(catalog_path) - served)[0]
+    conn = open_database(db)
+    from bot.console.review import ReviewError, propose_draft
+
+    with pytest.raises(ReviewError):
+        propose_draft(conn, "canbo1", code, None, None)  # no catalogue configured: said, not crashed
+    review_id = propose_draft(conn, "canbo1", code, None, catalog_path)
+    row = conn.execute("SELECT kind, status, content FROM knowledge_reviews WHERE id = ?", (review_id,)).fetchone()
+    assert row["kind"] == "draft" and row["status"] == "pending" and code in row["content"]
+    assert not (knowledge / "procedures" / f"{code}.yaml").exists()  # nothing written before a review
+    reviewer = sign_in(url, "canbo2")
+    answer = reviewer.post(f"/review/{review_id}/approve", data={"csrf": csrf_of(reviewer.get('/review').text)})
+    assert "Chưa duyệt được" in httpx.URL(answer.headers["location"]).params["msg"]  # TODO fields fail validation
+    assert not (knowledge / "procedures" / f"{code}.yaml").exists()
