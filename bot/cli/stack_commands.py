@@ -88,7 +88,7 @@ def run_stack(args: argparse.Namespace) -> int:
         auth_token=secret(API_TOKEN_ENV),
     )
     console = ConsoleServer(port=args.console_port, env=env, log_path=log_dir / "console.log")
-    servers = ([redis] if redis else []) + [actions, rasa, console]
+    servers = ([redis] if redis else []) + [actions, console, rasa]  # the console is quick: before the model loads
     try:
         for server in servers:
             print(f"starting {server.name} on 127.0.0.1:{server.port} (log: {server.log_path})", file=sys.stderr)
