@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SERVER_OK, send, slot_events, state_from, turn_from
 from actions.feedback import save_feedback
+from actions.unanswered import log_if_unanswered, note_decision, start_turn
 from bot.guidance import Guide, Reply
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ def _search(query: str, top: int):
     from bot.retrieval import get_engine
 
     try:
-        return get_engine().search(query, top=top)
+        outcome = get_engine().search(query, top=top)
+        note_decision(outcome.decision)
+        return outcome
     except Exception:  # the engine's failure must not end the conversation
         log.exception("procedure search failed")
         return _Unknown()
@@ -72,6 +75,7 @@ class ActionGuide(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         try:
             guide = get_guide()
+            start_turn()
             outcome = guide.handle(turn_from(tracker), state_from(tracker))
         except Exception:
             log.exception("guidance failed")
@@ -82,6 +86,7 @@ class ActionGuide(Action):
         if outcome.feedback is not None:
             helpful, comment = outcome.feedback
             save_feedback(tracker, helpful, comment, outcome.state.procedure_code)
+        log_if_unanswered(tracker, outcome.state.procedure_code)
         send(dispatcher, outcome.replies, tracker.get_latest_input_channel())
         return slot_events(outcome.state, tracker)
 

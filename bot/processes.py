@@ -181,6 +181,22 @@ class ActionServer(ServerProcess):
         return f"{self.url}/webhook"
 
 
+class ConsoleServer(ServerProcess):
+    """The staff console (issue 17, bot/console/) on Python 3.11, health at /health."""
+
+    def __init__(self, port: int | None = None, env: dict[str, str] | None = None, log_path: Path | None = None):
+        port = port or free_port()
+        super().__init__(
+            name="staff-console",
+            command=[str(APP_PYTHON), "-m", "bot", "console", "serve", "--port", str(port)],
+            health_url=f"http://127.0.0.1:{port}/health",
+            port=port,
+            env=env or {},
+            log_path=log_path,
+            startup_timeout=60.0,
+        )
+
+
 class RedisServer(ServerProcess):
     """A private Redis for Rasa's worker processes: localhost only, memory only (nothing written to disk)."""
 

@@ -158,6 +158,73 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        5,
+        # bot.console (issue 17): the staff console. A handoff keeps the step it was on and the citizen's
+        # channel id sealed (Fernet, as subscriptions) so an officer's reply reaches them; the messages of a
+        # handoff; questions the walk could not answer (masked); officers, their sessions and lockouts;
+        # knowledge changes waiting for review; messages per channel and day.
+        """
+        ALTER TABLE handoff_requests ADD COLUMN step TEXT;
+        ALTER TABLE handoff_requests ADD COLUMN recipient_enc TEXT;
+        ALTER TABLE handoff_requests ADD COLUMN officer TEXT;
+        ALTER TABLE handoff_requests ADD COLUMN taken_at TEXT;
+        ALTER TABLE handoff_requests ADD COLUMN closed_at TEXT;
+        CREATE INDEX handoff_requests_by_sender ON handoff_requests(sender_hash, status);
+        CREATE TABLE handoff_messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            handoff_id INTEGER NOT NULL REFERENCES handoff_requests(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            author TEXT NOT NULL,
+            text TEXT NOT NULL,
+            delivered_at TEXT,
+            error TEXT
+        );
+        CREATE INDEX handoff_messages_by_handoff ON handoff_messages(handoff_id, id);
+        CREATE TABLE unanswered_questions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            sender_hash TEXT NOT NULL,
+            channel TEXT,
+            decision TEXT NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX unanswered_questions_by_time ON unanswered_questions(created_at);
+        CREATE TABLE console_users (
+            name TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            failed_count INTEGER NOT NULL DEFAULT 0,
+            locked_until REAL NOT NULL DEFAULT 0
+        );
+        CREATE TABLE console_sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_name TEXT NOT NULL REFERENCES console_users(name) ON DELETE CASCADE,
+            csrf TEXT NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE TABLE knowledge_reviews (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            author TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            procedure_code TEXT,
+            alias TEXT,
+            question_id INTEGER,
+            content TEXT,
+            status TEXT NOT NULL DEFAULT 'pending',
+            reviewer TEXT,
+            reviewed_at TEXT,
+            note TEXT
+        );
+        CREATE TABLE channel_messages (
+            day TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, channel)
+        );
+        """,
+    ),
 ]
 
 _lock = threading.Lock()

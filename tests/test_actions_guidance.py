@@ -143,3 +143,16 @@ def test_resume_action_offers_the_step_only_during_a_walk(actions_env):
     assert messages[0]["text"] == "Tiếp tục từ bước 1?"
     messages, events = run(ActionResumeGuide(), tracker("check_status", "tra cứu hồ sơ", {}))
     assert messages == [] and slots_of(events)["server_ok"] is True
+
+
+def test_unanswered_question_is_logged_masked_and_a_found_procedure_is_not(actions_env):
+    from actions.guidance import ActionGuide
+
+    run(ActionGuide(), tracker("ask_procedure", f"xin phép nuôi chim yến trên sao Hỏa, gọi {PHONE}"))
+    run(ActionGuide(), tracker("ask_procedure", "tôi muốn làm giấy khai sinh cho con"))
+    rows = sqlite3.connect(actions_env).execute(
+        "SELECT sender_hash, channel, decision, text FROM unanswered_questions").fetchall()
+    assert len(rows) == 1, rows
+    sender_hash, channel, decision, text = rows[0]
+    assert sender_hash != "citizen-42" and channel == "rest" and decision in ("unknown", "ambiguous")
+    assert "chim yến" in text and PHONE not in text

@@ -44,10 +44,11 @@ def test_setup_is_a_fast_no_op_when_nothing_changed() -> None:
     assert elapsed < 5, f"no-op set-up took {elapsed:.1f}s"
 
 
-def _start_runner(rasa_port: int, actions_port: int, log_dir: Path) -> subprocess.Popen[str]:
+def _start_runner(rasa_port: int, actions_port: int, log_dir: Path, console_port: int | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable, "-m", "bot", "run", "--rasa-port", str(rasa_port), "--actions-port", str(actions_port),
+            "--console-port", str(console_port or free_port()),
             "--model", str(trained_model()), "--log-dir", str(log_dir),
         ],
         cwd=PROJECT_ROOT,
@@ -74,8 +75,8 @@ def _wait_ready(proc: subprocess.Popen[str], timeout: float = 240) -> str:
 
 @pytest.mark.slow
 def test_runner_serves_rest_and_sigterm_leaves_no_listener(tmp_path: Path) -> None:
-    rasa_port, actions_port = free_port(), free_port()
-    proc = _start_runner(rasa_port, actions_port, tmp_path)
+    rasa_port, actions_port, console_port = free_port(), free_port(), free_port()
+    proc = _start_runner(rasa_port, actions_port, tmp_path, console_port)
     try:
         output = _wait_ready(proc)
         assert f"127.0.0.1:{rasa_port}" in output and "curl -s" in output
@@ -87,12 +88,15 @@ def test_runner_serves_rest_and_sigterm_leaves_no_listener(tmp_path: Path) -> No
         text = " ".join(m.get("text", "") for m in reply)
         assert "1.001193" in text and "khai sinh" in text.lower()
         assert httpx.get(f"http://127.0.0.1:{actions_port}/health", timeout=5).status_code == 200
+        console = httpx.get(f"http://127.0.0.1:{console_port}/queue", timeout=5)  # issue 17: started, signed-in only
+        assert console.status_code == 302 and console.headers["location"] == "/login"
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     assert proc.returncode == 0
     assert not port_in_use(rasa_port), "Rasa server still listening after SIGTERM"
     assert not port_in_use(actions_port), "action server still listening after SIGTERM"
+    assert not port_in_use(console_port), "staff console still listening after SIGTERM"
     # with several Rasa workers (settings.yml server.workers) the runner also started a private Redis
     redis_ports = [int(port) for port in re.findall(r"starting redis on 127\.0\.0\.1:(\d+)", output)]
     assert all(not port_in_use(port) for port in redis_ports), "redis still listening after SIGTERM"

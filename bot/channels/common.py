@@ -216,3 +216,14 @@ def split_text(text: str, limit: int) -> list[str]:
 def describe(sender_id: str, text: str | None) -> str:
     """Log-safe summary of an incoming message: hashed sender and length, never the text."""
     return f"sender={hash_sender(sender_id)} chars={len(text or '')}"
+
+
+def held_by_officer(sender_id: str, text: str, channel: str) -> bool:
+    """The silence gate (issue 17): True when an officer holds this conversation in the staff console.
+
+    The message is then stored (masked) for the officer and must not reach Rasa: the channel sends nothing.
+    Also counts messages per channel for the console. Never raises: on a database error the bot answers.
+    """
+    from bot.console.gate import intercept
+
+    return intercept(sender_id, text, channel)

@@ -33,6 +33,7 @@ from bot.channels.common import (
     bound_request_size,
     cut_message,
     describe,
+    held_by_officer,
     is_checklist,
     parse_json_body,
     to_replies,
@@ -162,6 +163,17 @@ class KioskInput(InputChannel):
             finally:
                 conn.close()
 
+        @kiosk.route("/officer", methods=["GET"])
+        async def officer(request: Request) -> HTTPResponse:
+            """Messages an officer wrote to this kiosk conversation (issue 17), each returned once."""
+            sender = request.args.get("sender") or ""
+            if not SENDER_RE.match(sender):
+                return response.json({"error": "bad sender"}, status=400)
+            from bot.console.gate import pending_officer_messages
+
+            texts = pending_officer_messages(sender)
+            return response.json({"messages": texts}, headers={"Cache-Control": "no-store"})
+
         @kiosk.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             oversized = too_large(request)
@@ -178,6 +190,9 @@ class KioskInput(InputChannel):
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
             logger.info("kiosk: message %s", describe(sender, text))
+            if held_by_officer(sender, text, self.name()):
+                # the officer answers (the page polls /officer); the header keeps the page from saying "no answer"
+                return response.json([], headers={"Cache-Control": "no-store", "X-Officer-Holds": "1"})
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(

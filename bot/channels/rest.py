@@ -26,6 +26,7 @@ from bot.channels.common import (
     cut_message,
     deployment,
     describe,
+    held_by_officer,
     empty_blueprint,
     log_not_mounted,
     parse_json_body,
@@ -106,6 +107,8 @@ class RestInput(InputChannel):
                 return response.json({"error": str(exc)}, status=400)
             sender_id = self.prefix + sender
             logger.debug("rest: message %s", describe(sender_id, text))
+            if held_by_officer(sender_id, text, self.name()):
+                return response.json([])  # an officer answers this conversation (issue 17)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name()))

@@ -40,6 +40,7 @@ from bot.channels.common import (
     cut_message,
     describe,
     empty_blueprint,
+    held_by_officer,
     env_values,
     log_not_mounted,
     parse_json_body,
@@ -267,6 +268,8 @@ class TelegramInput(InputChannel):
     ) -> None:
         sender_id = f"telegram:{chat_id}"
         logger.info("telegram: message %s", describe(sender_id, text))
+        if held_by_officer(sender_id, text, self.name()):
+            return  # an officer answers this conversation from the staff console
         typing = asyncio.ensure_future(self._show_typing(chat_id))  # while a search may take a moment
         collector = CollectingOutputChannel()
         await on_new_message(

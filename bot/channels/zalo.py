@@ -38,6 +38,7 @@ from bot.channels.common import (
     bound_request_size,
     cut_message,
     describe,
+    held_by_officer,
     empty_blueprint,
     env_values,
     log_not_mounted,
@@ -290,6 +291,8 @@ class ZaloInput(InputChannel):
         record_contact("zalo", sender_id)  # issue 15: Zalo's 7-day window for dossier notices
         lock = self._user_locks.setdefault(user_id, asyncio.Lock())
         async with lock:
+            if held_by_officer(sender_id, text, self.name()):
+                return  # an officer answers this conversation from the staff console (issue 17)
             try:
                 collector = CollectingOutputChannel()
                 await on_new_message(

@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="start the action server and the Rasa server (used by `make run`)")
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
     parser.add_argument("--actions-port", type=int, default=int(os.environ.get("ACTIONS_PORT", "5055")))
+    parser.add_argument("--console-port", type=int, default=int(os.environ.get("CONSOLE_PORT", "5077")))
     parser.add_argument("--model", default=os.environ.get("RASA_MODEL", str(PROJECT_ROOT / "models" / "tthc.tar.gz")))
     parser.add_argument("--credentials", default=str(PROJECT_ROOT / "credentials.yml"))
     parser.add_argument("--endpoints", default=str(PROJECT_ROOT / "endpoints.yml"))
@@ -41,7 +42,7 @@ def _raise_stop(signum: int, _frame: object) -> None:
 
 def run_stack(args: argparse.Namespace) -> int:
     from bot.deployment import API_TOKEN_ENV, DeploymentError, describe, load_deployment, production_problems, secret
-    from bot.processes import ActionServer, RasaServer, RedisServer, StackError, rasa_scaling
+    from bot.processes import ActionServer, ConsoleServer, RasaServer, RedisServer, StackError, rasa_scaling
 
     log_dir = Path(args.log_dir)
     model = Path(args.model)
@@ -86,13 +87,16 @@ def run_stack(args: argparse.Namespace) -> int:
         enable_api=deployment.http_api,
         auth_token=secret(API_TOKEN_ENV),
     )
-    servers = ([redis] if redis else []) + [actions, rasa]
+    console = ConsoleServer(port=args.console_port, env=env, log_path=log_dir / "console.log")
+    servers = ([redis] if redis else []) + [actions, console, rasa]  # the console is quick: before the model loads
     try:
         for server in servers:
             print(f"starting {server.name} on 127.0.0.1:{server.port} (log: {server.log_path})", file=sys.stderr)
             server.start()
             server.wait_healthy()
         _print_ready(args.rasa_port, args.actions_port, describe(deployment))
+        print(f"  Staff console  http://127.0.0.1:{args.console_port}/  (officers: python -m bot console add-user NAME)",
+              file=sys.stderr, flush=True)
         while True:
             for server in servers:
                 if server.process is not None and server.process.poll() is not None:

@@ -116,6 +116,7 @@
       const replies = await answer.json();
       if (conversation !== sender) return; // the screen was reset meanwhile: drop the old answer
       typing.remove();
+      if (answer.headers.get("X-Officer-Holds") === "1") return; // an officer answers (watchOfficer)
       showReplies(replies);
     } catch (error) {
       if (conversation !== sender) return;
@@ -146,6 +147,23 @@
     };
     setTimeout(poll, 3000);
   }
+
+  // Staff console (issue 17): an officer's messages to this conversation, fetched every few seconds.
+  async function watchOfficer() {
+    const conversation = sender;
+    if (started) {
+      try {
+        const answer = await fetch(base + "officer?sender=" + encodeURIComponent(conversation), { cache: "no-store" });
+        if (answer.ok && conversation === sender) {
+          const data = await answer.json();
+          (data.messages || []).forEach((text) => addBubble("bot officer", "Cán bộ: " + text));
+          if ((data.messages || []).length) restartIdleTimer();
+        }
+      } catch (error) { /* try again at the next tick */ }
+    }
+    setTimeout(watchOfficer, 4000);
+  }
+  setTimeout(watchOfficer, 4000);
 
   function reset(reason) {
     sender = newSender();
