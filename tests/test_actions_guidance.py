@@ -83,11 +83,14 @@ def test_action_guide_checklist_carries_custom_payload(actions_env):
     from actions.guidance import ActionGuide
 
     slots = {"procedure_code": "9.000001", "channel": "in_person", "case_index": 0.0}
-    messages, events = run(ActionGuide(), tracker("ask_documents", "cần giấy tờ gì", slots))
+    messages, events = run(ActionGuide(), tracker("ask_documents", "cần giấy tờ gì", slots, channel="kiosk"))
     assert messages[0]["custom"] == {
         "kind": "checklist", "code": "9.000001", "name": "Thủ tục thử nghiệm", "items": ["Đơn đề nghị – 1 bản chính"]
     }
     assert "Đơn đề nghị" in messages[0]["text"]
+    # plain REST would show the payload as a message of its own with no text (an empty bubble): not sent there
+    messages, _ = run(ActionGuide(), tracker("ask_documents", "cần giấy tờ gì", slots, channel="rest"))
+    assert not messages[0].get("custom") and "Đơn đề nghị" in messages[0]["text"]
 
 
 def test_action_guide_step_buttons_and_resume(actions_env):
