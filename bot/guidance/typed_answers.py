@@ -292,6 +292,18 @@ def command(text: str) -> Command | None:
     return Command(intent) if intent else None
 
 
+# Folded phrases that make a message a question ("... thì nộp hồ sơ ở đâu"), not an answer to the one shown.
+_QUESTION_PHRASES = ("o dau", "bao nhieu", "bao lau", "the nao", "nhu nao", "may ngay", "cho nao", "lam sao", "ra sao")
+
+
+def is_question(text: str) -> bool:
+    """Whether the citizen asks something ("nhà tôi ở phường X cũ thì nộp ở đâu?") rather than answers."""
+    if "?" in (text or ""):
+        return True
+    folded = " " + " ".join(words(text)) + " "
+    return any(f" {phrase} " in folded for phrase in _QUESTION_PHRASES)
+
+
 def answer_shaped(text: str) -> bool:
     """A short reply that reads as an answer to the question shown, not a new request:
     a yes/no word first, a position, or at most three words."""

@@ -150,6 +150,8 @@ class Guide:
             state.prompt = None
         text = turn.text
         procedure = self._current(state)
+        if turn.intent in _QUESTION_INTENTS and typed_answers.is_question(text):
+            return None  # "nhà tôi ở phường X cũ thì nộp ở đâu": a question mid-walk, not an answer to the prompt
         command = typed_answers.command(text) if procedure is not None else None
         if command is not None:
             if command.intent == "start_over":  # as Rasa's start_over rule: everything is forgotten
