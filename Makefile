@@ -48,7 +48,7 @@ test: setup validate train index test-py test-stories ## everything CI runs
 test-py: ## pytest: .venv (unit, integration, e2e through real servers) and .venv-rasa (channels inside Rasa)
 	$(PY) -m pytest -q
 	.venv-rasa/bin/python -m pytest -q -m rasa_env tests/test_channels_units.py tests/test_channels_live.py tests/test_tracker_store.py tests/test_rasa_speedups.py \
-		tests/test_security_live.py tests/test_security_production.py
+		tests/test_security_live.py tests/test_security_production.py tests/test_subscriptions_channels.py
 
 test-stories: ## Rasa end-to-end test stories (tests/stories) against a live action server
 	$(PY) -m bot rasa-test
