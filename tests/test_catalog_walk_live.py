@@ -15,6 +15,7 @@ import pytest
 
 from bot.knowledge import load_knowledge_base
 from bot.settings import get_settings
+from tests.support.rest_replies import checklist_of
 from tests.support.stack import ActionServer, RasaServer, trained_model
 
 pytestmark = pytest.mark.slow
@@ -50,9 +51,6 @@ def text_of(messages: list[dict]) -> str:
         parts.extend(f"{b['title']} {b['payload']}" for b in m.get("buttons") or [])
     return "\n".join(parts)
 
-
-def checklist_of(messages: list[dict]) -> dict | None:
-    return next((m["custom"] for m in messages if (m.get("custom") or {}).get("kind") == "checklist"), None)
 
 
 def sound(messages: list[dict]) -> list[dict]:

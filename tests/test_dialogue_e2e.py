@@ -7,7 +7,6 @@ the action server to check that Rasa itself apologises and gives the ward's phon
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 import yaml
 
 from bot.settings import PROJECT_ROOT
+from tests.support.rest_replies import checklist_of
 from tests.support.stack import ActionServer, RasaServer, trained_model
 
 pytestmark = pytest.mark.slow
@@ -49,17 +49,6 @@ def all_text(messages: list[dict]) -> str:
         parts.extend(f"{b['title']} {b['payload']}" for b in m.get("buttons") or [])
     return "\n".join(parts)
 
-
-def checklist_of(messages: list[dict]) -> dict | None:
-    """The checklist as the REST channel shows it: text only (its `custom` payload would come as a message of
-    its own, an empty bubble, so it is not sent on REST)."""
-    texts = [m.get("text") or "" for m in messages]
-    start = next((i for i, text in enumerate(texts) if text.startswith("Giấy tờ cần chuẩn bị")), None)
-    if start is None:
-        return None
-    joined = "\n".join(texts[start:])
-    code = re.search(r"Mã (\d\.\d{6})", joined)
-    return {"code": code.group(1) if code else None, "items": re.findall(r"^\d+\. (.+)$", joined, re.M)}
 
 
 def test_no_rest_message_is_empty(stack):

@@ -237,8 +237,10 @@ class Guide:
         if not self._names_something(turn.text):
             return True
         outcome = self.search(turn.text, CANDIDATE_BUTTONS)
-        if outcome.decision == "sure" and outcome.results and outcome.results[0].code != procedure.code:
-            return False  # names a different procedure: a request to switch, asked by its handler
+        if outcome.decision == "sure" and outcome.results:
+            # names a procedure: another one is a request to switch, the same one asked again ("tôi muốn làm giấy
+            # khai sinh" after a hand-back) is told where the walk is; both are answered by the request's handler
+            return False
         if typed_answers.answer_shaped(turn.text) or turn.intent in ("affirm", "deny", "answer_case", "nlu_fallback"):
             return True
         return outcome.decision != "ambiguous"
