@@ -144,9 +144,30 @@ def test_decide_thresholds(confidence: float, top: float, second: float, expecte
 
 def test_decisions_on_real_questions(engine) -> None:
     assert engine.search("đăng ký khai tử").decision == "sure"
-    assert engine.search("căn cước").decision == "ambiguous"  # two căn cước procedures, nothing to choose
+    # the same procedure listed at two levels is not a choice: the ward's own is the answer
+    outcome = engine.search("căn cước")
+    assert outcome.decision == "sure" and codes(outcome)[0] == "1.000011"
     for query in ("thời tiết hôm nay", "giá vàng", "kể cho tôi một câu chuyện"):
         assert engine.search(query).decision == "unknown", query
+
+
+def test_a_rival_the_walk_tells_apart_is_not_a_reason_to_ask() -> None:
+    """Two close procedures are a choice for the citizen, unless the top one's case questions redirect to the
+    other: then the walk asks the question that separates them."""
+    base = ProcedureDoc("1.000100", "Thủ tục đăng ký khai sinh", ("xa",), True, ("Thủ tục đăng ký khai sinh",))
+    variant = ProcedureDoc(
+        "1.000101", "Thủ tục đăng ký khai sinh kết hợp nhận cha con", ("xa",), True,
+        ("Thủ tục đăng ký khai sinh kết hợp nhận cha con",),
+    )
+    other = ProcedureDoc("1.000200", "Thủ tục đăng ký kết hôn", ("xa",), True, ("Thủ tục đăng ký kết hôn",))
+    config = dataclasses.replace(RetrievalConfig(), sure_min_score=0.3, sure_min_margin=0.2)
+    plain = engine_from_docs([base, variant, other], config)
+    outcome = plain.search("đăng ký khai sinh cho con")
+    assert outcome.decision == "ambiguous" and codes(outcome)[:2] == ["1.000100", "1.000101"]
+    redirecting = dataclasses.replace(base, redirects=(variant.code,))
+    walked = engine_from_docs([redirecting, variant, other], config)
+    outcome = walked.search("đăng ký khai sinh cho con")
+    assert outcome.decision == "sure" and codes(outcome)[:2] == ["1.000100", "1.000101"]
 
 
 def test_empty_and_bad_input(engine) -> None:

@@ -35,6 +35,9 @@ class ProcedureDoc:
     texts: tuple[str, ...]
     # parallel to `texts`: "name", "alias" (short name, aliases) or "example" (example questions)
     kinds: tuple[str, ...] = ()
+    # codes the procedure's own case questions send a citizen on to ("cha mẹ chưa kết hôn" → khai sinh kết hợp
+    # nhận cha, mẹ, con): the walk tells them apart, so the search need not ask
+    redirects: tuple[str, ...] = ()
 
     def kind(self, index: int) -> str:
         return self.kinds[index] if index < len(self.kinds) else "name"
@@ -42,6 +45,7 @@ class ProcedureDoc:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["levels"], data["texts"], data["kinds"] = list(self.levels), list(self.texts), list(self.kinds)
+        data["redirects"] = list(self.redirects)
         return data
 
     @classmethod
@@ -53,6 +57,7 @@ class ProcedureDoc:
             curated=bool(data.get("curated")),
             texts=tuple(data.get("texts") or ()),
             kinds=tuple(data.get("kinds") or ()),
+            redirects=tuple(data.get("redirects") or ()),
         )
 
 
@@ -88,7 +93,14 @@ def doc_from_procedure(procedure: _ProcedureLike, curated: bool) -> ProcedureDoc
         curated=curated,
         texts=tuple(unique),
         kinds=tuple(unique.values()),
+        redirects=_redirects(procedure),
     )
+
+
+def _redirects(procedure: Any) -> tuple[str, ...]:
+    """Codes named by `redirect` in the procedure's case answers (catalogue records have no cases)."""
+    codes = (getattr(answer, "redirect", None) for case in getattr(procedure, "cases", None) or [] for answer in case.answers)
+    return tuple(dict.fromkeys(code for code in codes if code))
 
 
 def docs_from_knowledge_base(kb: Any) -> list[ProcedureDoc]:

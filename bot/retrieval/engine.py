@@ -98,6 +98,9 @@ class SearchEngine:
             self._title_qualifiers(head) | self._tail_qualifiers(words) for words, head in zip(core_words, self._doc_heads)
         ]
         self._doc_levels = [_or(title_levels(d.title), d.levels) for d in self.docs]
+        # level twins: the same procedure listed once per level ("Cấp đổi thẻ căn cước (thực hiện tại cấp
+        # tỉnh)"); their names' cores are equal once folded
+        self._twin_key = [" ".join(words) for words in core_words]
         self._by_code = {d.code: i for i, d in enumerate(self.docs)}
         self._doc_start = np.searchsorted(self.row_doc, np.arange(len(self.docs) + 1), side="left")
         self._prior = self._priors_for(config.preferred_level)
@@ -184,6 +187,19 @@ class SearchEngine:
             confidence *= cfg.out_of_scope_penalty
         return confidence
 
+    def _runner_up(self, scored: list[tuple[float, float, int, int]], top_doc: int) -> float:
+        """The best score of a procedure that is not a level twin of the top one.
+
+        Twins differ only by the level that handles them; the level prior already put the deployment's own
+        first, and the walk says where the others are done. Counting a twin as a rival made "đổi thẻ căn
+        cước" a choice between three copies of one name. Likewise a procedure the top one's case questions
+        redirect to: the walk asks the question that tells them apart.
+        """
+        key, redirects = self._twin_key[top_doc], self.docs[top_doc].redirects
+        return next(
+            (s for s, _, d, _ in scored[1:] if self._twin_key[d] != key and self.docs[d].code not in redirects), 0.0
+        )
+
     def search(self, query: str, top: int = 5) -> SearchOutcome:
         """Top `top` procedures with scores and the decision for the dialogue."""
         if not isinstance(query, str):
@@ -252,8 +268,8 @@ class SearchEngine:
                 penalty *= cfg.exclude_penalty
             scored.append((best * float(prior[d]) * penalty, best_cover, d, best_row))
         scored.sort(key=lambda item: (-item[0], self.docs[item[2]].code))
-        top_score, top_cover, _, top_row = scored[0]
-        second = scored[1][0] if len(scored) > 1 else 0.0
+        top_score, top_cover, top_doc, top_row = scored[0]
+        second = self._runner_up(scored, top_doc)
         confidence = self._confidence(analysis, weights, top_cover, top_row)
         decision = decide(
             confidence,

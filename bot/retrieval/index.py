@@ -27,7 +27,7 @@ from bot.retrieval.normalize import Normalizer, load_lexicon
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 5  # bump when the index layout or the term analysis changes
+INDEX_VERSION = 6  # bump when the index layout, the stored docs or the term analysis change
 KEEP_INDEXES = 4  # older index folders beyond this many are removed
 
 
