@@ -16,6 +16,7 @@ from bot.cases.demo import DEMO_SOURCE, VIETNAM_TZ, demo_dossiers, seed_demo
 from bot.cases.models import Dossier, DossierEvent, Status
 from bot.cases.sqlite_registry import SQLiteCaseRegistry
 from bot.settings import PROJECT_ROOT
+from bot.db import HEAD_REVISION
 from bot.storage import MIGRATIONS, open_database
 
 TODAY = date(2026, 11, 27)
@@ -33,8 +34,8 @@ def test_migration_creates_the_case_tables_and_records_the_version(tmp_path: Pat
     conn = open_database(tmp_path / "bot.db")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"dossiers", "dossier_events", "verification_failures"} <= tables
-    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == MIGRATIONS[-1][0]
-    assert any(number == 2 and "dossiers" in script for number, script in MIGRATIONS)
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD_REVISION
+    assert any(number == 2 and "dossiers" in script for number, script in MIGRATIONS)  # the legacy list
 
 
 def test_version_1_database_upgrades_in_place(tmp_path: Path) -> None:

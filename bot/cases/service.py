@@ -183,7 +183,7 @@ class CaseService:
 def build_case_service(settings: Settings, clock: Clock = utc_now) -> CaseService:
     """The service configured by the `cases:` section (registry kind, patterns, verification, limit)."""
     config: CasesConfig = load_cases_config(settings.section("cases"), PROJECT_ROOT)
-    db_path = config.sqlite_path or settings.database
+    db_path = config.sqlite_path or settings.database_target
     conn = open_database(db_path)
     registry: CaseRegistry
     if config.registry == "http":

@@ -37,7 +37,7 @@ def _add_user(args: argparse.Namespace) -> int:
 
     try:
         password = _read_password()
-        conn = open_database(get_settings().database)
+        conn = open_database(get_settings().database_target)
         add_user(conn, args.name, password, replace=args.replace)
     except (AuthError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
