@@ -264,6 +264,15 @@ def _forget(engine: Engine) -> None:
                 del _engines[key]
 
 
+def dispose_all() -> None:
+    """Close the pooled connections of every database this process opened (tests, shutdown)."""
+    with _engines_lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.dispose()
+
+
 def create_engine(url: str) -> Engine:
     """A pooled engine: SQLite in WAL mode with foreign keys on; PostgreSQL with a small pool and pre-ping."""
     parsed = sa.engine.make_url(url)

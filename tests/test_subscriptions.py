@@ -53,8 +53,8 @@ class Recorder:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    db = tmp_path / "bot.db"
+def world(tmp_path: Path, db_target: str | Path) -> Iterator[dict[str, Any]]:
+    db = db_target
     registry = SQLiteCaseRegistry.open(db)
     dossiers = seed_demo(registry, date(2026, 12, 1))
     store = SubscriptionStore.open(db)
@@ -211,8 +211,8 @@ def test_signature() -> None:
     assert not signature_ok("s3cret", body + b" ", sign("s3cret", body))
 
 
-def test_phone_token_works_once_and_expires(tmp_path: Path) -> None:
-    conn = open_database(tmp_path / "bot.db")
+def test_phone_token_works_once_and_expires(db_target: str | Path) -> None:
+    conn = open_database(db_target)
     walk = {"procedure_code": "1.001193", "channel": "online", "case_answers": {"a": 1}, "step_index": 2.0}
     token = create_token(conn, "kiosk-abcdefgh", walk, NOON, minutes=10)
     assert len(token) <= 64 and deep_link("@tthc_bot", token) == f"https://t.me/tthc_bot?start={token}"
