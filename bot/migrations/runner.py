@@ -8,6 +8,8 @@ is held for the whole run, and the current revision is read again under it.
 
 from __future__ import annotations
 
+import logging
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -15,6 +17,9 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 
 from bot.db import HEAD_REVISION, MIGRATIONS_DIR, migration_engine, migration_lock_sql
+
+
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin at every start
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
