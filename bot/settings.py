@@ -77,7 +77,8 @@ class Settings:
     @property
     def database_target(self) -> str | Path:
         """What `bot.storage.open_database` opens: `database_url` when set, otherwise the SQLite file."""
-        return self.database_url or self.database
+        raw = str(self.raw.get("database") or "")
+        return self.database_url or (raw if "://" in raw else self.database)  # a URL given as `database` works too
 
     @property
     def index_dir(self) -> Path:

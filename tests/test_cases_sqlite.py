@@ -106,8 +106,9 @@ def test_data_persists_across_reopen(db_target: str | Path) -> None:
     again.close()
 
 
-def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BOT_DATABASE": str(db), "PYTHONPATH": str(PROJECT_ROOT)}
+def _cli(*args: str, db: str | Path) -> subprocess.CompletedProcess[str]:
+    where = {"DATABASE_URL": str(db)} if "://" in str(db) else {"BOT_DATABASE": str(db), "DATABASE_URL": ""}
+    env = {**os.environ, **where, "PYTHONPATH": str(PROJECT_ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "bot", "cases", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
         timeout=60,

@@ -121,6 +121,8 @@ def test_settings_choose_postgresql_by_url_and_sqlite_by_default(monkeypatch, tm
     assert load_settings().database_target == "postgresql://u:p@db:5432/tthc"
     monkeypatch.setenv("DATABASE_URL", "")  # set but empty: back to SQLite
     assert load_settings().database_target == tmp_path / "x.db"
+    monkeypatch.setenv("BOT_DATABASE", "postgresql://u:p@db/tthc")  # a URL in the file setting is a URL too
+    assert load_settings().database_target == "postgresql://u:p@db/tthc"
 
 
 # --- several processes on one PostgreSQL ------------------------------------------------------------------
@@ -141,6 +143,29 @@ def _dedup(url: str, start, results, ids: int) -> None:
     seen = SeenDeliveries(open_database(url))
     start.wait()
     results.put([seen.first_time("telegram", str(i)) for i in range(ids)])
+
+
+def _guess(url: str, start, results, rounds: int) -> None:
+    import os
+
+    from bot.cases.codes import DossierCodes
+    from bot.cases.service import CaseService
+    from bot.cases.sqlite_registry import SQLiteCaseRegistry
+
+    db = open_database(url)
+    registry = SQLiteCaseRegistry(db)
+    code = registry.codes()[0]
+    sender = FailureLimiterFor(db, 5, "sender")
+    service = CaseService(registry, sender, DossierCodes(), "phone_last4", code_limiter=FailureLimiterFor(db, 10, "code"))
+    start.wait()
+    for i in range(rounds):  # a new sender for every guess, all at once from several replicas
+        results.put(service.lookup(f"attacker-{os.getpid()}-{i}", code, "0000").outcome)
+
+
+def FailureLimiterFor(db, max_failures: int, scope: str):
+    from bot.cases.verification import FailureLimiter
+
+    return FailureLimiter(db, max_failures=max_failures, window_seconds=900, scope=scope)
 
 
 def _in_processes(target, url: str, count: int, *args) -> list:
@@ -179,3 +204,18 @@ def test_one_delivery_id_is_processed_once_across_processes(postgres_url: str) -
     runs = _in_processes(_dedup, postgres_url, 3, 200)
     assert len(runs) == 3
     assert [sum(run[i] for run in runs) for i in range(200)] == [1] * 200
+
+
+def test_parallel_guesses_on_one_code_are_judged_no_more_than_the_limit(postgres_url: str) -> None:
+    from datetime import date
+
+    from bot.cases.demo import seed_demo
+    from bot.cases.sqlite_registry import SQLiteCaseRegistry
+
+    seeded = seed_demo(SQLiteCaseRegistry(open_database(postgres_url)), date(2026, 11, 27))
+    assert all(d.phone_last4 != "0000" for d in seeded)
+    outcomes = _in_processes(_guess, postgres_url, 3, 8)
+    assert len(outcomes) == 24
+    judged = open_database(postgres_url).execute("SELECT COUNT(*) FROM lookup_failures WHERE scope = 'code'").fetchone()
+    assert judged[0] == 10  # exactly the per-code limit, however many replicas guessed at once
+    assert outcomes.count("no_match") == 9 and outcomes.count("locked") == 15

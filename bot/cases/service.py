@@ -115,9 +115,13 @@ class CaseService:
                 return LookupResult("locked", code=code, retry_after_seconds=code_state.retry_after_seconds)
         if self.ceiling is not None and self.ceiling.slow_down():
             logger.warning("case lookup slowed down: failed verifications above %d per minute", self.ceiling.per_minute)
+        held = self._reserve(sender_id, code)
+        if isinstance(held, LookupResult):
+            return held
         try:
             dossier = self.registry.get(code)
         except RegistryUnavailable as exc:  # an outage says nothing about one code: honest apology, not counted
+            self._release(held)
             logger.error("case lookup sender=%s code=%s outcome=unavailable: %s", who, code, exc)
             return LookupResult("unavailable", code=code)
         if dossier is not None and not expected_value(dossier, self.verification):  # type: ignore[arg-type]
@@ -125,18 +129,40 @@ class CaseService:
             logger.error("case lookup code=%s: the registry holds no %s for this dossier", code, self.verification)
             dossier = None
         if not verify(dossier, self.verification, last4):  # type: ignore[arg-type]
-            return self._failed(sender_id, code)
+            return self._failed(sender_id, code, held)
+        self._release(held)
         logger.info("case lookup sender=%s code=%s outcome=found", who, code)
         return LookupResult("found", code=code, dossier=dossier)
+
+    def _reserve(self, sender_id: str, code: str) -> list[tuple[str, FailureLimiter, int, LimitState]] | LookupResult:
+        """One attempt from every counter (sender, code, code per day) before the guess is judged.
+
+        Concurrent lookups on several replicas each take their own attempt under a per-key lock, so no more
+        than the limit are ever judged in a window; a counter with none left answers "locked".
+        """
+        held: list[tuple[str, FailureLimiter, int, LimitState]] = []
+        for key, limiter in [(sender_id, self.limiter)] + [(code, lim) for lim in self._code_limiters()]:
+            row_id, state = limiter.reserve(key)
+            if row_id is None:
+                self._release(held)
+                logger.info("case lookup sender=%s code=%s outcome=locked (%s)", hash_sender(sender_id), code,
+                            limiter.scope)
+                return LookupResult("locked", code=code, retry_after_seconds=state.retry_after_seconds)
+            held.append((key, limiter, row_id, state))
+        return held
+
+    @staticmethod
+    def _release(held: list[tuple[str, FailureLimiter, int, LimitState]]) -> None:
+        for _key, limiter, row_id, _state in held:
+            limiter.release(row_id)
 
     def _code_limiters(self) -> list[FailureLimiter]:
         return [self.code_limiter] + ([self.code_day_limiter] if self.code_day_limiter is not None else [])
 
-    def _failed(self, sender_id: str, code: str) -> LookupResult:
-        """Count one failure for the sender and for the code; log each lockout it starts (hashed ids)."""
+    def _failed(self, sender_id: str, code: str, held: list[tuple[str, FailureLimiter, int, LimitState]]) -> LookupResult:
+        """The reserved attempts stay as failures (sender and code); log each lockout this one starts (hashed ids)."""
         who = hash_sender(sender_id)
-        counted = [(sender_id, self.limiter, self.limiter.record_failure(sender_id))]
-        counted += [(code, limiter, limiter.record_failure(code)) for limiter in self._code_limiters()]
+        counted = [(key, limiter, state) for key, limiter, _row, state in held]
         logger.info("case lookup sender=%s code=%s outcome=no_match failures=%d", who, code, counted[0][2].failures)
         for key, limiter, state in counted:
             if state.locked and state.failures == limiter.max_failures:

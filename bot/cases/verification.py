@@ -110,6 +110,44 @@ class FailureLimiter:
         retry_after = max(1, int(pivot + self.window_seconds - now + 0.999))
         return LimitState(True, failures, 0, retry_after)
 
+    def reserve(self, key: str) -> tuple[int | None, LimitState]:
+        """Take one attempt for `key` before verifying: (row id, state counting it), or (None, locked state).
+
+        The attempt is stored as a failure at once, in one transaction under a lock on this key, so replicas
+        checking guesses for one dossier at the same moment can never verify more than `max_failures` of them
+        in a window; `release(row_id)` takes the attempt back when the guess was right (or was not judged).
+        """
+        now = self._now()
+        hashed = limit_key(self.scope, key)
+        with self._lock, self._conn.transaction():
+            self._conn.lock(f"lookup_failures:{self.scope}:{hashed}")
+            rows = self._conn.execute(
+                "SELECT failed_at FROM lookup_failures WHERE scope = ? AND key_hash = ? AND failed_at > ? "
+                "ORDER BY failed_at DESC",
+                (self.scope, hashed, now - self.window_seconds),
+            ).fetchall()
+            if len(rows) >= self.max_failures:
+                return None, self._state(rows, now)
+            row_id = int(self._conn.execute(
+                "INSERT INTO lookup_failures (scope, key_hash, failed_at) VALUES (?, ?, ?) RETURNING id",
+                (self.scope, hashed, now),
+            ).fetchone()[0])
+        self._prune(now)
+        return row_id, self._state([(now,), *rows], now)
+
+    def _prune(self, now: float) -> None:
+        """Rows older than the window are of no use any more (outside the key lock: any replica may do it)."""
+        with self._lock:
+            self._conn.execute(
+                "DELETE FROM lookup_failures WHERE scope = ? AND failed_at <= ?",
+                (self.scope, now - self.window_seconds),
+            )
+
+    def release(self, row_id: int) -> None:
+        """Give back an attempt taken by `reserve` (the guess was right, or the registry could not judge it)."""
+        with self._lock:
+            self._conn.execute("DELETE FROM lookup_failures WHERE id = ?", (row_id,))
+
     def record_failure(self, key: str) -> LimitState:
         """Count one failure; the state returned counts it with every failure recorded before it, in order.
 
@@ -130,12 +168,7 @@ class FailureLimiter:
                 "ORDER BY failed_at DESC",
                 (self.scope, hashed, now - self.window_seconds),
             ).fetchall()
-        # old rows are of no use any more (outside the lock: any replica may do it)
-        with self._lock:
-            self._conn.execute(
-                "DELETE FROM lookup_failures WHERE scope = ? AND failed_at <= ?",
-                (self.scope, now - self.window_seconds),
-            )
+        self._prune(now)
         return self._state(rows, now)
 
 
