@@ -101,6 +101,28 @@ def test_one_notice_per_change_never_twice_and_masked(world) -> None:
     assert len(world["senders"]["telegram"].sent) == 1
 
 
+def test_two_replicas_watching_one_database_send_each_notice_once(world) -> None:
+
+    class Slow(Recorder):
+        def send(self, recipient: str, text: str, buttons: list[dict[str, str]]) -> None:
+            threading.Event().wait(0.2)  # both replicas have read the outbox before either has sent
+            super().send(recipient, text, buttons)
+
+    dossier = _dossier(world, Status.PROCESSING)
+    _follow(world, dossier)
+    _move(world, dossier, Status.SUPPLEMENT_REQUIRED)
+    assert world["watcher"].detect() == 1
+    replicas = [Watcher(world["watcher"].config, SubscriptionStore.open(world["db"]), world["registry"],
+                        world["cipher"], {"telegram": Slow()}, world["clock"]) for _ in range(2)]
+    threads = [threading.Thread(target=replica.deliver) for replica in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(len(replica.senders["telegram"].sent) for replica in replicas) == 1
+    assert world["store"].sent_count(dossier.code) == 1
+
+
 def test_recipient_id_is_encrypted_at_rest(world, tmp_path: Path) -> None:
     _follow(world, _dossier(world, Status.PROCESSING), sender="telegram:987654321")
     row = world["store"].conn.execute("SELECT recipient_hash, recipient_enc FROM subscriptions").fetchone()

@@ -65,6 +65,7 @@ class SQLiteCaseRegistry(CaseRegistry):
     def put(self, dossier: Dossier, source: str = "local") -> None:
         """Insert or replace a dossier with its timeline; `source` tags demo rows so a re-seed replaces them."""
         with self._lock, self.conn.transaction():
+            self.conn.lock(f"dossiers:{dossier.code}")  # two replicas re-seeding one code: one after the other
             self.conn.execute("DELETE FROM dossiers WHERE code = ?", (dossier.code,))
             self.conn.execute(
                 "INSERT INTO dossiers (code, procedure_code, procedure_name, applicant_name, phone_last4, id_last4,"

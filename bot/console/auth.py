@@ -70,11 +70,16 @@ def check_password(conn: Database, name: str, password: str, now: float | None =
     try:
         _hasher.verify(row["password_hash"], password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        failures = int(row["failed_count"]) + 1
-        locked = now + LOCK_SECONDS if failures >= MAX_FAILURES else 0
-        conn.execute("UPDATE console_users SET failed_count = ?, locked_until = ? WHERE name = ?",
-                     (0 if locked else failures, locked, name))
-        return "locked" if locked else "wrong"
+        # counted in the database itself (not read-then-written), so console replicas never lose a failure
+        with conn.transaction():
+            conn.lock(f"console_users:{name}")
+            failures = int(conn.execute("UPDATE console_users SET failed_count = failed_count + 1 WHERE name = ?"
+                                        " RETURNING failed_count", (name,)).fetchone()[0])
+            if failures < MAX_FAILURES:
+                return "wrong"
+            conn.execute("UPDATE console_users SET failed_count = 0, locked_until = ? WHERE name = ?",
+                         (now + LOCK_SECONDS, name))
+        return "locked"
     conn.execute("UPDATE console_users SET failed_count = 0, locked_until = 0 WHERE name = ?", (name,))
     return "ok"
 

@@ -181,6 +181,19 @@ class SubscriptionStore:
             ).fetchall()
         return [PendingNotice(*tuple(r)) for r in rows]
 
+    def claim(self, notice_id: int, now: datetime, lease: timedelta = timedelta(minutes=5)) -> bool:
+        """Take a due notice for sending; False when another replica's watcher took it first.
+
+        One conditional UPDATE decides; the notice is due again after `lease` if the taker dies before
+        `mark_sent` / `mark_failed`.
+        """
+        with self._lock:
+            return bool(self.conn.execute(
+                "UPDATE subscription_notices SET next_attempt_at = ? WHERE id = ? AND sent_at IS NULL"
+                " AND gave_up_at IS NULL AND next_attempt_at <= ?",
+                (iso(now + lease), notice_id, iso(now)),
+            ).rowcount)
+
     def mark_sent(self, notice_id: int, now: datetime) -> None:
         with self._lock:
             self.conn.execute(
