@@ -254,6 +254,22 @@ def test_seen_deliveries_once_per_id_in_the_database_and_in_memory(db_target: st
     assert first.first_time("telegram", "42") and not second.first_time("telegram", "42")
 
 
+def test_seen_deliveries_survive_a_database_outage_and_go_back_to_it(tmp_path: Path, caplog) -> None:
+    from bot.channels.dedup import SeenDeliveries
+    from bot.storage import open_database
+
+    db = open_database(tmp_path / "bot.db")
+    seen = SeenDeliveries(db)
+    db.execute("ALTER TABLE seen_deliveries RENAME TO seen_elsewhere")  # the database stops answering
+    with caplog.at_level(logging.ERROR, logger="bot.channels.dedup"):
+        assert seen.first_time("zalo", "m1", now=1000.0) and not seen.first_time("zalo", "m1", now=1001.0)
+    assert "remembering deliveries in memory" in caplog.text
+    db.execute("ALTER TABLE seen_elsewhere RENAME TO seen_deliveries")  # back
+    seen._database_down_until = 0.0  # the minute has passed
+    assert seen.first_time("zalo", "m2", now=1002.0)
+    assert db.execute("SELECT COUNT(*) FROM seen_deliveries").fetchone()[0] == 1  # recorded in the database again
+
+
 def test_client_rate_limit_per_key_and_window() -> None:
     limit = common.ClientRateLimit(3, 60)
     assert [limit.retry_after("10.0.0.1", now=t) for t in (0, 1, 2)] == [0, 0, 0]

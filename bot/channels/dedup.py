@@ -2,7 +2,8 @@
 replayed signed event is answered once.
 
 Kept in the project database (migration 0003, `seen_deliveries`) so every Rasa worker process and replica
-sees the same record (the primary key decides who was first, across processes); ids are stored hashed. Falls back to process memory when the database cannot be opened.
+sees the same record (the primary key decides who was first, across processes); ids are stored hashed.
+Falls back to process memory while the database cannot be reached, and tries it again a minute later.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.db import Database, DatabaseError
 logger = logging.getLogger(__name__)
 
 KEEP_SECONDS = 24 * 3600  # Telegram retries an unanswered update for up to a day
+RETRY_DATABASE_SECONDS = 60.0  # a PostgreSQL restart must not leave a replica deduplicating alone for good
 
 
 class SeenDeliveries:
@@ -29,6 +31,7 @@ class SeenDeliveries:
         self._lock = threading.Lock()
         self.keep_seconds = keep_seconds
         self._last_prune = 0.0
+        self._database_down_until = 0.0
 
     @staticmethod
     def _key(channel: str, delivery_id: str) -> str:
@@ -38,12 +41,12 @@ class SeenDeliveries:
         now = time.time() if now is None else now
         key = self._key(channel, delivery_id)
         with self._lock:
-            if self._conn is not None:
+            if self._conn is not None and time.monotonic() >= self._database_down_until:
                 try:
                     return self._first_time_db(channel, key, now)
                 except DatabaseError as exc:
-                    logger.error("dedup: database unusable (%s); remembering deliveries in memory", exc.__class__.__name__)
-                    self._conn = None
+                    logger.error("dedup: database unusable (%s); remembering deliveries in memory for a minute", exc)
+                    self._database_down_until = time.monotonic() + RETRY_DATABASE_SECONDS
             return self._first_time_memory(f"{channel}:{key}", now)
 
     def _first_time_db(self, channel: str, key: str, now: float) -> bool:

@@ -1,8 +1,9 @@
 """The silence gate: while an officer holds a conversation, the citizen's messages go to the officer, not to Rasa.
 
 Called by every channel before Rasa (bot/channels/common.py: `held_by_officer`). It runs in the Rasa server
-(Python 3.10): only the standard library and bot.db (SQLAlchemy 1.4, Rasa's own). One connection per process; each message costs one indexed SELECT and one
-counter update (messages per channel and day for the console's charts).
+(Python 3.10): only the standard library and bot.db (SQLAlchemy 1.4, Rasa's own). One pooled database per
+process; each message costs one indexed SELECT and one counter update (messages per channel and day for the
+console's charts).
 """
 
 from __future__ import annotations
