@@ -192,6 +192,16 @@ def test_registry_outage_is_an_honest_apology_and_not_counted(db_target: str | P
     assert service.code_limiter.state(dossiers[0].code).failures == 0
 
 
+def test_database_outage_is_an_honest_apology_and_reveals_nothing(db_target, clock: FakeClock, sleep: FakeSleep) -> None:
+    service, dossiers = _service(db_target, clock, sleep)
+    conn = service.limiter._conn
+    conn.execute("ALTER TABLE lookup_failures RENAME TO lookup_failures_away")  # the counters cannot be reached
+    result = service.lookup("a", dossiers[0].code, dossiers[0].phone_last4)
+    assert result.outcome == "unavailable" and result.dossier is None
+    conn.execute("ALTER TABLE lookup_failures_away RENAME TO lookup_failures")
+    assert service.lookup("a", dossiers[0].code, dossiers[0].phone_last4).outcome == "found"
+
+
 def test_code_counters_persist_as_hashes_across_a_restart(db_target: str | Path, clock: FakeClock, sleep: FakeSleep) -> None:
     db = db_target
     service, dossiers = _service(db, clock, sleep)

@@ -40,6 +40,7 @@ from bot.cases.verification import (
     utc_now,
     verify,
 )
+from bot.db import DatabaseError
 from bot.privacy import hash_sender
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage import open_database
@@ -93,8 +94,16 @@ class CaseService:
         """Check the limits, the code's shape and the verification value, then fetch and compare.
 
         `verification` may be the citizen's raw message; only its last four digits are used
-        and neither it nor they are ever logged or kept.
+        and neither it nor they are ever logged or kept. Without the database the limits cannot be
+        kept, so nothing is revealed: an honest apology ("unavailable").
         """
+        try:
+            return self._lookup(sender_id, dossier_code, verification)
+        except DatabaseError as exc:
+            logger.error("case lookup sender=%s outcome=unavailable: database %s", hash_sender(sender_id), exc)
+            return LookupResult("unavailable")
+
+    def _lookup(self, sender_id: str, dossier_code: str, verification: str) -> LookupResult:
         who = hash_sender(sender_id)
         state = self.limiter.state(sender_id)
         if state.locked:
