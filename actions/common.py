@@ -93,16 +93,17 @@ def insert_conversation_row(tracker: Tracker, table: str, values: dict[str, Any]
     placeholders = ", ".join("?" for _ in row)
     conn = database()
     try:
-        cursor = conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", tuple(row.values()))
-        return int(cursor.lastrowid)
+        inserted = conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING id",
+                                tuple(row.values()))
+        return int(inserted.fetchone()[0])
     finally:
         conn.close()
 
 
 def database():
-    """A connection to the project's database (settings: `database`, env BOT_DATABASE)."""
+    """The project's database (settings `database_url` / env DATABASE_URL, else the SQLite `database`)."""
     from bot.settings import get_settings
     from bot.storage import open_database
 
     with _DB_LOCK:
-        return open_database(get_settings().database)
+        return open_database(get_settings().database_target)

@@ -25,6 +25,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "BOT_KNOWLEDGE_DIR": "knowledge_dir",
     "BOT_CATALOG": "catalog",
     "BOT_DATABASE": "database",
+    "DATABASE_URL": "database_url",
     "BOT_INDEX_DIR": "index_dir",
 }
 
@@ -32,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "knowledge_dir": "knowledge",
     "catalog": None,
     "database": "var/bot.db",
+    "database_url": None,
     "index_dir": "var/index",
 }
 
@@ -65,6 +67,18 @@ class Settings:
     @property
     def database(self) -> Path:
         return self._path("database") or PROJECT_ROOT / "var" / "bot.db"
+
+    @property
+    def database_url(self) -> str | None:
+        """PostgreSQL for the project's own tables (postgresql://user:pass@host:port/db); None: SQLite."""
+        value = self.raw.get("database_url")
+        return str(value).strip() or None if value else None
+
+    @property
+    def database_target(self) -> str | Path:
+        """What `bot.storage.open_database` opens: `database_url` when set, otherwise the SQLite file."""
+        raw = str(self.raw.get("database") or "")
+        return self.database_url or (raw if "://" in raw else self.database)  # a URL given as `database` works too
 
     @property
     def index_dir(self) -> Path:

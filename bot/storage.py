@@ -1,20 +1,22 @@
-"""The project's SQLite database: one file, schema versioned by numbered migrations.
+"""Where the project database is opened, and the schema files had before Alembic (issue 16).
 
-Every component that persists something (handoff requests, feedback, the demo
-dossier registry, verification attempts) adds its tables as a new migration at
-the end of `MIGRATIONS`; `open_database` applies the missing ones in order and
-records the version in `schema_version`, so an old database file upgrades in
-place and nothing is lost.
+`open_database` takes a SQLite path, ':memory:' or a PostgreSQL URL and returns a `bot.db.Database` migrated to
+the head (bot/migrations). `LEGACY_MIGRATIONS` is frozen: it is what a SQLite file made before issue 16 holds,
+recorded in its `schema_version` table; bot/migrations/runner.py stamps that version as the matching Alembic
+revision and upgrades from there. New tables go to bot/migrations/versions, never here.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from pathlib import Path
+import os
 
-# (version, SQL script). Append only: never edit a migration that has shipped.
-MIGRATIONS: list[tuple[int, str]] = [
+from bot.db import Database, DatabaseError, database_url
+from bot.db import open_database as _open
+
+__all__ = ["Database", "DatabaseError", "LEGACY_MIGRATIONS", "MIGRATIONS", "database_url", "open_database"]
+
+# (version, SQL script) as shipped before issue 16 (SQLite only). Frozen: tests build old files with it.
+LEGACY_MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
         """
@@ -227,36 +229,9 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
 ]
 
-_lock = threading.Lock()
+MIGRATIONS = LEGACY_MIGRATIONS  # the old name
 
 
-def current_version(conn: sqlite3.Connection) -> int:
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)")
-    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    return int(row[0] or 0)
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply missing migrations; returns the resulting schema version."""
-    with _lock:
-        version = current_version(conn)
-        for number, script in MIGRATIONS:
-            if number <= version:
-                continue
-            with conn:
-                conn.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_version VALUES ({number}, datetime('now'));\nCOMMIT;")
-            version = number
-        return version
-
-
-def open_database(path: str | Path) -> sqlite3.Connection:
-    """Open (creating if needed) the database at `path`, migrated to the latest schema."""
-    path = Path(path)
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    migrate(conn)
-    return conn
+def open_database(target: str | os.PathLike[str]) -> Database:
+    """Open (creating if needed) the database at `target`, migrated to the latest schema."""
+    return _open(target)

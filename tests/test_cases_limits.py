@@ -1,4 +1,4 @@
-"""Lookup limits that hold against an attacker (issue 13), on the real service and a real SQLite file.
+"""Lookup limits that hold against an attacker (issue 13), on the real service, a real SQLite file and a real PostgreSQL.
 
 Fake clock and fake sleep only: what is counted, what is answered, what is logged.
 The same attacks through every door of a live server: tests/test_security_live.py.
@@ -71,8 +71,8 @@ def _wrong(dossier: Dossier, i: int) -> str:
     return value if value != dossier.phone_last4 else "9999"
 
 
-def test_rotating_senders_lock_the_code_even_for_the_right_value(tmp_path: Path, clock: FakeClock, sleep: FakeSleep) -> None:
-    service, dossiers = _service(tmp_path / "bot.db", clock, sleep)
+def test_rotating_senders_lock_the_code_even_for_the_right_value(db_target: str | Path, clock: FakeClock, sleep: FakeSleep) -> None:
+    service, dossiers = _service(db_target, clock, sleep)
     target = dossiers[0]
     outcomes = []
     for i in range(10):  # a new sender for every guess: the per-sender limit never triggers
@@ -92,8 +92,8 @@ def test_rotating_senders_lock_the_code_even_for_the_right_value(tmp_path: Path,
     assert service.lookup("the-real-citizen", target.code, target.phone_last4).outcome == "found"
 
 
-def test_daily_cap_per_code_stops_a_patient_guesser(tmp_path: Path, clock: FakeClock, sleep: FakeSleep) -> None:
-    service, dossiers = _service(tmp_path / "bot.db", clock, sleep)
+def test_daily_cap_per_code_stops_a_patient_guesser(db_target: str | Path, clock: FakeClock, sleep: FakeSleep) -> None:
+    service, dossiers = _service(db_target, clock, sleep)
     service.code_day_limiter = FailureLimiter(
         service.limiter._conn, max_failures=30, window_seconds=24 * 3600, clock=clock, scope="code_day"
     )
@@ -112,8 +112,8 @@ def test_daily_cap_per_code_stops_a_patient_guesser(tmp_path: Path, clock: FakeC
     assert service.lookup("citizen", target.code, target.phone_last4).outcome == "found"
 
 
-def test_attempts_left_is_the_fewer_of_sender_and_code(tmp_path: Path, clock: FakeClock, sleep: FakeSleep) -> None:
-    service, dossiers = _service(tmp_path / "bot.db", clock, sleep)
+def test_attempts_left_is_the_fewer_of_sender_and_code(db_target: str | Path, clock: FakeClock, sleep: FakeSleep) -> None:
+    service, dossiers = _service(db_target, clock, sleep)
     target = dossiers[0]
     for i in range(7):
         service.lookup(f"s{i}", target.code, _wrong(target, i))
@@ -122,9 +122,9 @@ def test_attempts_left_is_the_fewer_of_sender_and_code(tmp_path: Path, clock: Fa
 
 
 def test_unknown_codes_and_codes_without_stored_phone_read_byte_identical(
-    tmp_path: Path, clock: FakeClock, sleep: FakeSleep
+    db_target: str | Path, clock: FakeClock, sleep: FakeSleep
 ) -> None:
-    service, dossiers = _service(tmp_path / "bot.db", clock, sleep)
+    service, dossiers = _service(db_target, clock, sleep)
     registry = service.registry
     no_phone = []
     for i in range(10):
@@ -146,8 +146,8 @@ def test_unknown_codes_and_codes_without_stored_phone_read_byte_identical(
         assert service.code_limiter.state(code).failures == 1
 
 
-def test_global_ceiling_slows_every_lookup_down(tmp_path: Path, clock: FakeClock, sleep: FakeSleep, caplog) -> None:
-    service, dossiers = _service(tmp_path / "bot.db", clock, sleep, per_minute=30)
+def test_global_ceiling_slows_every_lookup_down(db_target: str | Path, clock: FakeClock, sleep: FakeSleep, caplog) -> None:
+    service, dossiers = _service(db_target, clock, sleep, per_minute=30)
     for i in range(30):  # a distributed campaign: every sender and every code stays under its own limit
         service.lookup(f"bot-{i}", f"000.00.04.H51-200101-{i:04d}", "1234")
     assert len(sleep.calls) == 0
@@ -161,8 +161,8 @@ def test_global_ceiling_slows_every_lookup_down(tmp_path: Path, clock: FakeClock
     assert sleep.calls == [2.0]
 
 
-def test_every_lockout_is_logged_with_hashed_ids(tmp_path: Path, clock: FakeClock, sleep: FakeSleep, caplog) -> None:
-    service, dossiers = _service(tmp_path / "bot.db", clock, sleep)
+def test_every_lockout_is_logged_with_hashed_ids(db_target: str | Path, clock: FakeClock, sleep: FakeSleep, caplog) -> None:
+    service, dossiers = _service(db_target, clock, sleep)
     target = dossiers[0]
     with caplog.at_level(logging.INFO, logger="bot.cases.service"):
         for i in range(5):
@@ -177,10 +177,10 @@ def test_every_lockout_is_logged_with_hashed_ids(tmp_path: Path, clock: FakeCloc
         assert "912345678" not in line and target.code not in line
 
 
-def test_registry_outage_is_an_honest_apology_and_not_counted(tmp_path: Path, clock: FakeClock, sleep: FakeSleep) -> None:
+def test_registry_outage_is_an_honest_apology_and_not_counted(db_target: str | Path, clock: FakeClock, sleep: FakeSleep) -> None:
     from bot.cases.registry import RegistryUnavailable
 
-    service, dossiers = _service(tmp_path / "bot.db", clock, sleep)
+    service, dossiers = _service(db_target, clock, sleep)
 
     def down(code: str) -> Dossier | None:
         raise RegistryUnavailable("timeout")
@@ -192,8 +192,18 @@ def test_registry_outage_is_an_honest_apology_and_not_counted(tmp_path: Path, cl
     assert service.code_limiter.state(dossiers[0].code).failures == 0
 
 
-def test_code_counters_persist_as_hashes_across_a_restart(tmp_path: Path, clock: FakeClock, sleep: FakeSleep) -> None:
-    db = tmp_path / "bot.db"
+def test_database_outage_is_an_honest_apology_and_reveals_nothing(db_target, clock: FakeClock, sleep: FakeSleep) -> None:
+    service, dossiers = _service(db_target, clock, sleep)
+    conn = service.limiter._conn
+    conn.execute("ALTER TABLE lookup_failures RENAME TO lookup_failures_away")  # the counters cannot be reached
+    result = service.lookup("a", dossiers[0].code, dossiers[0].phone_last4)
+    assert result.outcome == "unavailable" and result.dossier is None
+    conn.execute("ALTER TABLE lookup_failures_away RENAME TO lookup_failures")
+    assert service.lookup("a", dossiers[0].code, dossiers[0].phone_last4).outcome == "found"
+
+
+def test_code_counters_persist_as_hashes_across_a_restart(db_target: str | Path, clock: FakeClock, sleep: FakeSleep) -> None:
+    db = db_target
     service, dossiers = _service(db, clock, sleep)
     target = dossiers[0]
     for i in range(10):

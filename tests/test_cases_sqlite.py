@@ -16,6 +16,7 @@ from bot.cases.demo import DEMO_SOURCE, VIETNAM_TZ, demo_dossiers, seed_demo
 from bot.cases.models import Dossier, DossierEvent, Status
 from bot.cases.sqlite_registry import SQLiteCaseRegistry
 from bot.settings import PROJECT_ROOT
+from bot.db import HEAD_REVISION
 from bot.storage import MIGRATIONS, open_database
 
 TODAY = date(2026, 11, 27)
@@ -23,18 +24,20 @@ CURATED = {"1.001193", "1.004222", "1.014064", "2.000815", "1.001612"}
 
 
 @pytest.fixture()
-def registry(tmp_path: Path) -> SQLiteCaseRegistry:
-    reg = SQLiteCaseRegistry.open(tmp_path / "bot.db")
+def registry(db_target: str | Path) -> SQLiteCaseRegistry:
+    reg = SQLiteCaseRegistry.open(db_target)
     yield reg
     reg.close()
 
 
-def test_migration_creates_the_case_tables_and_records_the_version(tmp_path: Path) -> None:
-    conn = open_database(tmp_path / "bot.db")
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+def test_migration_creates_the_case_tables_and_records_the_version(db_target: str | Path) -> None:
+    conn = open_database(db_target)
+    import sqlalchemy
+
+    tables = set(sqlalchemy.inspect(conn.engine).get_table_names())
     assert {"dossiers", "dossier_events", "verification_failures"} <= tables
-    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == MIGRATIONS[-1][0]
-    assert any(number == 2 and "dossiers" in script for number, script in MIGRATIONS)
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD_REVISION
+    assert any(number == 2 and "dossiers" in script for number, script in MIGRATIONS)  # the legacy list
 
 
 def test_version_1_database_upgrades_in_place(tmp_path: Path) -> None:
@@ -94,25 +97,26 @@ def test_reseed_replaces_demo_rows_and_keeps_other_dossiers(registry: SQLiteCase
     assert events == sum(len(d.events) for d in second) + 1  # old timelines went with their dossiers
 
 
-def test_data_persists_across_reopen(tmp_path: Path) -> None:
-    reg = SQLiteCaseRegistry.open(tmp_path / "bot.db")
+def test_data_persists_across_reopen(db_target: str | Path) -> None:
+    reg = SQLiteCaseRegistry.open(db_target)
     code = seed_demo(reg, TODAY)[0].code
     reg.close()
-    again = SQLiteCaseRegistry.open(tmp_path / "bot.db")
+    again = SQLiteCaseRegistry.open(db_target)
     assert again.get(code) is not None
     again.close()
 
 
-def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BOT_DATABASE": str(db), "PYTHONPATH": str(PROJECT_ROOT)}
+def _cli(*args: str, db: str | Path) -> subprocess.CompletedProcess[str]:
+    where = {"DATABASE_URL": str(db)} if "://" in str(db) else {"BOT_DATABASE": str(db), "DATABASE_URL": ""}
+    env = {**os.environ, **where, "PYTHONPATH": str(PROJECT_ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "bot", "cases", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
         timeout=60,
     )
 
 
-def test_cli_seed_demo_and_demo_json(tmp_path: Path) -> None:
-    db = tmp_path / "cli.db"
+def test_cli_seed_demo_and_demo_json(db_target: str | Path) -> None:
+    db = db_target
     seeded = _cli("seed-demo", db=db)
     assert seeded.returncode == 0, seeded.stderr
     assert "seeded 7 demo dossiers" in seeded.stderr
@@ -134,8 +138,8 @@ def test_cli_seed_demo_and_demo_json(tmp_path: Path) -> None:
     assert wrong.returncode == 1 and "chưa khớp" in wrong.stdout
 
 
-def test_cli_demo_seeds_an_empty_database(tmp_path: Path) -> None:
-    listed = _cli("demo", "--json", db=tmp_path / "empty.db")
+def test_cli_demo_seeds_an_empty_database(db_target: str | Path) -> None:
+    listed = _cli("demo", "--json", db=db_target)
     assert listed.returncode == 0, listed.stderr
     assert len(json.loads(listed.stdout)) == 7
     assert "seeded" in listed.stderr

@@ -43,8 +43,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture()
-def setup(tmp_path: Path, clock: FakeClock) -> tuple[CaseService, list[Dossier]]:
-    return _service(tmp_path / "bot.db", clock)
+def setup(db_target: str | Path, clock: FakeClock) -> tuple[CaseService, list[Dossier]]:
+    return _service(db_target, clock)
 
 
 @pytest.mark.parametrize(
@@ -81,8 +81,8 @@ def test_full_phone_typed_is_accepted_by_its_last_four(setup: tuple[CaseService,
     assert result.outcome == "found"
 
 
-def test_id_mode_uses_the_id_number(tmp_path: Path, clock: FakeClock) -> None:
-    service, dossiers = _service(tmp_path / "id.db", clock, mode="id_last4")
+def test_id_mode_uses_the_id_number(db_target: str | Path, clock: FakeClock) -> None:
+    service, dossiers = _service(db_target, clock, mode="id_last4")
     target = dossiers[1]
     assert service.lookup("a", target.code, target.id_last4).outcome == "found"
     assert service.lookup("a", target.code, target.phone_last4).outcome == "no_match"
@@ -137,8 +137,8 @@ def test_sliding_window_forgets_old_failures(setup: tuple[CaseService, list[Doss
     assert result.outcome == "no_match" and result.attempts_left == 4
 
 
-def test_the_counter_survives_a_restart(tmp_path: Path, clock: FakeClock) -> None:
-    db = tmp_path / "bot.db"
+def test_the_counter_survives_a_restart(db_target: str | Path, clock: FakeClock) -> None:
+    db = db_target
     service, dossiers = _service(db, clock)
     for _ in range(5):
         service.lookup("mallory", dossiers[0].code, "9999")
@@ -166,8 +166,8 @@ def test_senders_are_stored_as_pseudonyms(setup: tuple[CaseService, list[Dossier
     assert rows and all("912345678" not in r[0] for r in rows)
 
 
-def test_registry_without_the_verification_value_reads_like_an_unknown_code(tmp_path: Path, clock: FakeClock) -> None:
-    service, dossiers = _service(tmp_path / "x.db", clock)
+def test_registry_without_the_verification_value_reads_like_an_unknown_code(db_target: str | Path, clock: FakeClock) -> None:
+    service, dossiers = _service(db_target, clock)
     target = dossiers[0]
     service.registry.put(  # type: ignore[attr-defined]
         Dossier(**{**target.__dict__, "code": "000.00.04.H51-261101-0042", "phone_last4": ""})

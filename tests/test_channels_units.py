@@ -240,18 +240,34 @@ def test_zalo_delivery_id_is_msg_id_else_the_body() -> None:
     assert zalo.delivery_id(no_id, b"x") == zalo.delivery_id(no_id, b"x") != zalo.delivery_id(no_id, b"y")
 
 
-def test_seen_deliveries_once_per_id_in_the_database_and_in_memory(tmp_path: Path) -> None:
+def test_seen_deliveries_once_per_id_in_the_database_and_in_memory(db_target: str | Path) -> None:
     from bot.channels.dedup import SeenDeliveries
     from bot.storage import open_database
 
-    for seen in (SeenDeliveries(open_database(tmp_path / "bot.db")), SeenDeliveries(None)):
+    for seen in (SeenDeliveries(open_database(db_target)), SeenDeliveries(None)):
         assert seen.first_time("zalo", "msg:1", now=1000.0)
         assert not seen.first_time("zalo", "msg:1", now=1001.0)
         assert seen.first_time("telegram", "msg:1", now=1001.0)  # another door, another id space
         assert seen.first_time("zalo", "msg:1", now=1000.0 + seen.keep_seconds + 120)  # forgotten after a day
-    # a second process on the same file sees the first one's record
-    first, second = SeenDeliveries(open_database(tmp_path / "x.db")), SeenDeliveries(open_database(tmp_path / "x.db"))
+    # a second process on the same database sees the first one's record (across processes: tests/test_database.py)
+    first, second = SeenDeliveries(open_database(db_target)), SeenDeliveries(open_database(db_target))
     assert first.first_time("telegram", "42") and not second.first_time("telegram", "42")
+
+
+def test_seen_deliveries_survive_a_database_outage_and_go_back_to_it(tmp_path: Path, caplog) -> None:
+    from bot.channels.dedup import SeenDeliveries
+    from bot.storage import open_database
+
+    db = open_database(tmp_path / "bot.db")
+    seen = SeenDeliveries(db)
+    db.execute("ALTER TABLE seen_deliveries RENAME TO seen_elsewhere")  # the database stops answering
+    with caplog.at_level(logging.ERROR, logger="bot.channels.dedup"):
+        assert seen.first_time("zalo", "m1", now=1000.0) and not seen.first_time("zalo", "m1", now=1001.0)
+    assert "remembering deliveries in memory" in caplog.text
+    db.execute("ALTER TABLE seen_elsewhere RENAME TO seen_deliveries")  # back
+    seen._database_down_until = 0.0  # the minute has passed
+    assert seen.first_time("zalo", "m2", now=1002.0)
+    assert db.execute("SELECT COUNT(*) FROM seen_deliveries").fetchone()[0] == 1  # recorded in the database again
 
 
 def test_client_rate_limit_per_key_and_window() -> None:

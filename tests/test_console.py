@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -29,20 +28,36 @@ def add_user(env: dict[str, str], name: str, password: str = PASSWORD) -> subpro
                           cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
-@pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict[str, str], Path]]:
+def database_env(target: str | Path) -> dict[str, str]:
+    """How a process is pointed at the test's database: DATABASE_URL for PostgreSQL, BOT_DATABASE for SQLite."""
+    return {"DATABASE_URL": str(target)} if "://" in str(target) else {"BOT_DATABASE": str(target), "DATABASE_URL": ""}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def console(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[tuple[str, str | Path, dict[str, str], Path]]:
+    """A console server on a SQLite file, then on a PostgreSQL database."""
     import os
 
     tmp = tmp_path_factory.mktemp("console")
     knowledge = tmp / "knowledge"
     shutil.copytree(PROJECT_ROOT / "knowledge", knowledge, ignore=shutil.ignore_patterns("drafts"))
-    env = {**os.environ, "BOT_DATABASE": str(tmp / "bot.db"), "BOT_KNOWLEDGE_DIR": str(knowledge),
+    if request.param == "sqlite":
+        db: str | Path = tmp / "bot.db"
+    else:
+        from tests.support.postgres import fresh_database
+
+        db = fresh_database(request.getfixturevalue("postgres_server"))
+    env = {**os.environ, **database_env(db), "BOT_KNOWLEDGE_DIR": str(knowledge),
            "BOT_SUBSCRIPTIONS_KEY": "", "PYTHONPATH": str(PROJECT_ROOT)}
     env.pop("TELEGRAM_BOT_TOKEN", None)
     assert add_user(env, "canbo1").returncode == 0
     assert add_user(env, "canbo2").returncode == 0
-    with ConsoleServer(env={k: v for k, v in env.items() if k.startswith("BOT_")}) as server:
-        yield server.url, tmp / "bot.db", env, knowledge
+    with ConsoleServer(env={k: v for k, v in env.items() if k.startswith("BOT_") or k == "DATABASE_URL"}) as server:
+        yield server.url, db, env, knowledge
+    from bot.db import dispose_all
+
+    dispose_all()
 
 
 def client(url: str) -> httpx.Client:
@@ -111,17 +126,17 @@ def test_repeated_wrong_passwords_lock_the_account_in_the_database(console) -> N
     right = browser.post("/login", data={"csrf": csrf_of(browser.get("/login").text), "username": "canbo3",
                                          "password": PASSWORD})
     assert right.status_code == 429 and "tạm khóa" in right.text
-    locked = sqlite3.connect(db).execute("SELECT locked_until FROM console_users WHERE name = 'canbo3'").fetchone()[0]
+    locked = open_database(db).execute("SELECT locked_until FROM console_users WHERE name = 'canbo3'").fetchone()[0]
     assert locked > dt.datetime.now().timestamp()
 
 
-def _handoff(db: Path, channel: str = "rest", sender_hash: str = "abc") -> int:
+def _handoff(db: str | Path, channel: str = "rest", sender_hash: str = "abc") -> int:
     conn = open_database(db)
     return int(conn.execute(
         "INSERT INTO handoff_requests (created_at, sender_hash, channel, procedure_code, last_messages, step)"
-        " VALUES (?, ?, ?, '1.001193', ?, 'bước 2 (online)')",
+        " VALUES (?, ?, ?, '1.001193', ?, 'bước 2 (online)') RETURNING id",
         (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), sender_hash, channel,
-         '[{"from": "user", "text": "số tôi 0912 345 678"}, {"from": "user", "text": "gặp cán bộ"}]')).lastrowid)
+         '[{"from": "user", "text": "số tôi 0912 345 678"}, {"from": "user", "text": "gặp cán bộ"}]')).fetchone()[0])
 
 
 @pytest.fixture()
@@ -129,7 +144,8 @@ def gate_on(console, monkeypatch) -> Iterator[None]:
     """The gate (which runs in the Rasa server) in this process, on the console's database."""
     from bot.settings import get_settings
 
-    monkeypatch.setenv("BOT_DATABASE", str(console[1]))
+    for name, value in database_env(console[1]).items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     yield
     monkeypatch.undo()
@@ -160,7 +176,7 @@ def test_queue_shows_step_and_masked_transcript_and_take_silences_the_assistant(
     assert "nhận yêu cầu này trước" in httpx.URL(refused.headers["location"]).params["msg"]
     browser.post(f"/handoff/{handoff_id}/handback", data={"csrf": csrf_of(page)})
     assert gate.intercept("kiosk-abcdefgh12", "cảm ơn", "kiosk") is False  # handed back: the assistant answers
-    counts = sqlite3.connect(db).execute("SELECT SUM(count) FROM channel_messages WHERE channel = 'kiosk'").fetchone()
+    counts = open_database(db).execute("SELECT SUM(count) FROM channel_messages WHERE channel = 'kiosk'").fetchone()
     assert counts[0] == 3
 
 
@@ -213,7 +229,8 @@ def test_an_invalid_draft_never_reaches_knowledge(console) -> None:
     url, db, _env, knowledge = console
     conn = open_database(db)
     review_id = conn.execute("INSERT INTO knowledge_reviews (created_at, author, kind, procedure_code, content)"
-                             " VALUES ('2026-01-01', 'canbo1', 'draft', '1.999999', 'code: \"1.999999\"\n')").lastrowid
+                             " VALUES ('2026-01-01', 'canbo1', 'draft', '1.999999', 'code: \"1.999999\"\n')"
+                             " RETURNING id").fetchone()[0]
     reviewer = sign_in(url, "canbo2")
     answer = reviewer.post(f"/review/{review_id}/approve", data={"csrf": csrf_of(reviewer.get('/review').text)})
     assert "Chưa duyệt được" in httpx.URL(answer.headers["location"]).params["msg"]

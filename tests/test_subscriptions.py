@@ -53,8 +53,8 @@ class Recorder:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    db = tmp_path / "bot.db"
+def world(tmp_path: Path, db_target: str | Path) -> Iterator[dict[str, Any]]:
+    db = db_target
     registry = SQLiteCaseRegistry.open(db)
     dossiers = seed_demo(registry, date(2026, 12, 1))
     store = SubscriptionStore.open(db)
@@ -99,6 +99,28 @@ def test_one_notice_per_change_never_twice_and_masked(world) -> None:
     world["watcher"]._last_poll = None  # and a full poll
     assert world["watcher"].tick() == 0
     assert len(world["senders"]["telegram"].sent) == 1
+
+
+def test_two_replicas_watching_one_database_send_each_notice_once(world) -> None:
+
+    class Slow(Recorder):
+        def send(self, recipient: str, text: str, buttons: list[dict[str, str]]) -> None:
+            threading.Event().wait(0.2)  # both replicas have read the outbox before either has sent
+            super().send(recipient, text, buttons)
+
+    dossier = _dossier(world, Status.PROCESSING)
+    _follow(world, dossier)
+    _move(world, dossier, Status.SUPPLEMENT_REQUIRED)
+    assert world["watcher"].detect() == 1
+    replicas = [Watcher(world["watcher"].config, SubscriptionStore.open(world["db"]), world["registry"],
+                        world["cipher"], {"telegram": Slow()}, world["clock"]) for _ in range(2)]
+    threads = [threading.Thread(target=replica.deliver) for replica in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(len(replica.senders["telegram"].sent) for replica in replicas) == 1
+    assert world["store"].sent_count(dossier.code) == 1
 
 
 def test_recipient_id_is_encrypted_at_rest(world, tmp_path: Path) -> None:
@@ -211,8 +233,8 @@ def test_signature() -> None:
     assert not signature_ok("s3cret", body + b" ", sign("s3cret", body))
 
 
-def test_phone_token_works_once_and_expires(tmp_path: Path) -> None:
-    conn = open_database(tmp_path / "bot.db")
+def test_phone_token_works_once_and_expires(db_target: str | Path) -> None:
+    conn = open_database(db_target)
     walk = {"procedure_code": "1.001193", "channel": "online", "case_answers": {"a": 1}, "step_index": 2.0}
     token = create_token(conn, "kiosk-abcdefgh", walk, NOON, minutes=10)
     assert len(token) <= 64 and deep_link("@tthc_bot", token) == f"https://t.me/tthc_bot?start={token}"

@@ -40,6 +40,7 @@ from bot.cases.verification import (
     utc_now,
     verify,
 )
+from bot.db import DatabaseError
 from bot.privacy import hash_sender
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage import open_database
@@ -93,8 +94,16 @@ class CaseService:
         """Check the limits, the code's shape and the verification value, then fetch and compare.
 
         `verification` may be the citizen's raw message; only its last four digits are used
-        and neither it nor they are ever logged or kept.
+        and neither it nor they are ever logged or kept. Without the database the limits cannot be
+        kept, so nothing is revealed: an honest apology ("unavailable").
         """
+        try:
+            return self._lookup(sender_id, dossier_code, verification)
+        except DatabaseError as exc:
+            logger.error("case lookup sender=%s outcome=unavailable: database %s", hash_sender(sender_id), exc)
+            return LookupResult("unavailable")
+
+    def _lookup(self, sender_id: str, dossier_code: str, verification: str) -> LookupResult:
         who = hash_sender(sender_id)
         state = self.limiter.state(sender_id)
         if state.locked:
@@ -115,9 +124,13 @@ class CaseService:
                 return LookupResult("locked", code=code, retry_after_seconds=code_state.retry_after_seconds)
         if self.ceiling is not None and self.ceiling.slow_down():
             logger.warning("case lookup slowed down: failed verifications above %d per minute", self.ceiling.per_minute)
+        held = self._reserve(sender_id, code)
+        if isinstance(held, LookupResult):
+            return held
         try:
             dossier = self.registry.get(code)
         except RegistryUnavailable as exc:  # an outage says nothing about one code: honest apology, not counted
+            self._release(held)
             logger.error("case lookup sender=%s code=%s outcome=unavailable: %s", who, code, exc)
             return LookupResult("unavailable", code=code)
         if dossier is not None and not expected_value(dossier, self.verification):  # type: ignore[arg-type]
@@ -125,18 +138,40 @@ class CaseService:
             logger.error("case lookup code=%s: the registry holds no %s for this dossier", code, self.verification)
             dossier = None
         if not verify(dossier, self.verification, last4):  # type: ignore[arg-type]
-            return self._failed(sender_id, code)
+            return self._failed(sender_id, code, held)
+        self._release(held)
         logger.info("case lookup sender=%s code=%s outcome=found", who, code)
         return LookupResult("found", code=code, dossier=dossier)
+
+    def _reserve(self, sender_id: str, code: str) -> list[tuple[str, FailureLimiter, int, LimitState]] | LookupResult:
+        """One attempt from every counter (sender, code, code per day) before the guess is judged.
+
+        Concurrent lookups on several replicas each take their own attempt under a per-key lock, so no more
+        than the limit are ever judged in a window; a counter with none left answers "locked".
+        """
+        held: list[tuple[str, FailureLimiter, int, LimitState]] = []
+        for key, limiter in [(sender_id, self.limiter)] + [(code, lim) for lim in self._code_limiters()]:
+            row_id, state = limiter.reserve(key)
+            if row_id is None:
+                self._release(held)
+                logger.info("case lookup sender=%s code=%s outcome=locked (%s)", hash_sender(sender_id), code,
+                            limiter.scope)
+                return LookupResult("locked", code=code, retry_after_seconds=state.retry_after_seconds)
+            held.append((key, limiter, row_id, state))
+        return held
+
+    @staticmethod
+    def _release(held: list[tuple[str, FailureLimiter, int, LimitState]]) -> None:
+        for _key, limiter, row_id, _state in held:
+            limiter.release(row_id)
 
     def _code_limiters(self) -> list[FailureLimiter]:
         return [self.code_limiter] + ([self.code_day_limiter] if self.code_day_limiter is not None else [])
 
-    def _failed(self, sender_id: str, code: str) -> LookupResult:
-        """Count one failure for the sender and for the code; log each lockout it starts (hashed ids)."""
+    def _failed(self, sender_id: str, code: str, held: list[tuple[str, FailureLimiter, int, LimitState]]) -> LookupResult:
+        """The reserved attempts stay as failures (sender and code); log each lockout this one starts (hashed ids)."""
         who = hash_sender(sender_id)
-        counted = [(sender_id, self.limiter, self.limiter.record_failure(sender_id))]
-        counted += [(code, limiter, limiter.record_failure(code)) for limiter in self._code_limiters()]
+        counted = [(key, limiter, state) for key, limiter, _row, state in held]
         logger.info("case lookup sender=%s code=%s outcome=no_match failures=%d", who, code, counted[0][2].failures)
         for key, limiter, state in counted:
             if state.locked and state.failures == limiter.max_failures:
@@ -183,7 +218,7 @@ class CaseService:
 def build_case_service(settings: Settings, clock: Clock = utc_now) -> CaseService:
     """The service configured by the `cases:` section (registry kind, patterns, verification, limit)."""
     config: CasesConfig = load_cases_config(settings.section("cases"), PROJECT_ROOT)
-    db_path = config.sqlite_path or settings.database
+    db_path = config.sqlite_path or settings.database_target
     conn = open_database(db_path)
     registry: CaseRegistry
     if config.registry == "http":

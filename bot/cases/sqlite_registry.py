@@ -1,15 +1,16 @@
-"""The embedded dossier registry: tables `dossiers` and `dossier_events` of the project database."""
+"""The embedded dossier registry: tables `dossiers` and `dossier_events` of the project database (SQLite or
+PostgreSQL, bot/db.py; the class keeps its old name and kind "sqlite")."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
 
 from bot.cases.models import Dossier, DossierEvent, Status
 from bot.cases.registry import CaseRegistry, RegistryUnavailable
+from bot.db import Database, DatabaseError
 from bot.storage import open_database
 
 
@@ -18,11 +19,11 @@ def _dt(value: str | None) -> datetime | None:
 
 
 class SQLiteCaseRegistry(CaseRegistry):
-    """Dossiers kept in SQLite (the demo registry, or a locality without a one-stop-shop API)."""
+    """Dossiers kept in the project database (the demo registry, or a locality without a one-stop-shop API)."""
 
     kind = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Database) -> None:
         self.conn = conn
         self._lock = threading.Lock()
 
@@ -40,8 +41,8 @@ class SQLiteCaseRegistry(CaseRegistry):
                 events = self.conn.execute(
                     "SELECT at, status, note FROM dossier_events WHERE dossier_code = ? ORDER BY at, id", (code,)
                 ).fetchall()
-        except sqlite3.Error as exc:
-            raise RegistryUnavailable(f"sqlite registry: {exc.__class__.__name__}") from exc
+        except DatabaseError as exc:
+            raise RegistryUnavailable(f"local registry: {exc.__class__.__name__}") from exc
         return Dossier(
             code=row["code"],
             procedure_code=row["procedure_code"],
@@ -63,8 +64,8 @@ class SQLiteCaseRegistry(CaseRegistry):
 
     def put(self, dossier: Dossier, source: str = "local") -> None:
         """Insert or replace a dossier with its timeline; `source` tags demo rows so a re-seed replaces them."""
-        with self._lock, self.conn:
-            self.conn.execute("BEGIN")
+        with self._lock, self.conn.transaction():
+            self.conn.lock(f"dossiers:{dossier.code}")  # two replicas re-seeding one code: one after the other
             self.conn.execute("DELETE FROM dossiers WHERE code = ?", (dossier.code,))
             self.conn.execute(
                 "INSERT INTO dossiers (code, procedure_code, procedure_name, applicant_name, phone_last4, id_last4,"
@@ -91,15 +92,13 @@ class SQLiteCaseRegistry(CaseRegistry):
                 "INSERT INTO dossier_events (dossier_code, at, status, note) VALUES (?, ?, ?, ?)",
                 [(dossier.code, e.at.isoformat(), e.status.value, e.note) for e in dossier.events],
             )
-            self.conn.execute("COMMIT")
 
     def set_status(
         self, code: str, status: Status, at: datetime, note: str | None = None,
         missing_documents: tuple[str, ...] | None = None,
     ) -> bool:
         """Move a dossier to `status` and add a timeline row (staff and demos, issue 15); False if unknown."""
-        with self._lock, self.conn:
-            self.conn.execute("BEGIN")
+        with self._lock, self.conn.transaction():
             updated = self.conn.execute(
                 "UPDATE dossiers SET status = ?, note = COALESCE(?, note) WHERE code = ?", (status.value, note, code)
             ).rowcount
@@ -113,7 +112,6 @@ class SQLiteCaseRegistry(CaseRegistry):
                     "INSERT INTO dossier_events (dossier_code, at, status, note) VALUES (?, ?, ?, ?)",
                     (code, at.isoformat(), status.value, note),
                 )
-            self.conn.execute("COMMIT")
         return bool(updated)
 
     def codes(self, source: str | None = None) -> list[str]:

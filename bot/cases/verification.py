@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import re
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Callable, Literal
 
 from bot.cases.models import Dossier
+from bot.db import Database
 from bot.privacy import hash_sender
 
 VerificationMode = Literal["phone_last4", "id_last4"]
@@ -73,7 +73,7 @@ class FailureLimiter:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Database,
         max_failures: int = 5,
         window_seconds: int = 15 * 60,
         clock: Clock = utc_now,
@@ -99,6 +99,9 @@ class FailureLimiter:
                 "ORDER BY failed_at DESC",
                 (self.scope, limit_key(self.scope, key), now - self.window_seconds),
             ).fetchall()
+        return self._state(rows, now)
+
+    def _state(self, rows: list, now: float) -> LimitState:
         failures = len(rows)
         if failures < self.max_failures:
             return LimitState(False, failures, self.max_failures - failures, 0)
@@ -107,19 +110,66 @@ class FailureLimiter:
         retry_after = max(1, int(pivot + self.window_seconds - now + 0.999))
         return LimitState(True, failures, 0, retry_after)
 
-    def record_failure(self, key: str) -> LimitState:
+    def reserve(self, key: str) -> tuple[int | None, LimitState]:
+        """Take one attempt for `key` before verifying: (row id, state counting it), or (None, locked state).
+
+        The attempt is stored as a failure at once, in one transaction under a lock on this key, so replicas
+        checking guesses for one dossier at the same moment can never verify more than `max_failures` of them
+        in a window; `release(row_id)` takes the attempt back when the guess was right (or was not judged).
+        """
         now = self._now()
+        hashed = limit_key(self.scope, key)
+        with self._lock, self._conn.transaction():
+            self._conn.lock(f"lookup_failures:{self.scope}:{hashed}")
+            rows = self._conn.execute(
+                "SELECT failed_at FROM lookup_failures WHERE scope = ? AND key_hash = ? AND failed_at > ? "
+                "ORDER BY failed_at DESC",
+                (self.scope, hashed, now - self.window_seconds),
+            ).fetchall()
+            if len(rows) >= self.max_failures:
+                return None, self._state(rows, now)
+            row_id = int(self._conn.execute(
+                "INSERT INTO lookup_failures (scope, key_hash, failed_at) VALUES (?, ?, ?) RETURNING id",
+                (self.scope, hashed, now),
+            ).fetchone()[0])
+        self._prune(now)
+        return row_id, self._state([(now,), *rows], now)
+
+    def _prune(self, now: float) -> None:
+        """Rows older than the window are of no use any more (outside the key lock: any replica may do it)."""
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO lookup_failures (scope, key_hash, failed_at) VALUES (?, ?, ?)",
-                (self.scope, limit_key(self.scope, key), now),
-            )
-            # old rows are of no use any more
             self._conn.execute(
                 "DELETE FROM lookup_failures WHERE scope = ? AND failed_at <= ?",
                 (self.scope, now - self.window_seconds),
             )
-        return self.state(key)
+
+    def release(self, row_id: int) -> None:
+        """Give back an attempt taken by `reserve` (the guess was right, or the registry could not judge it)."""
+        with self._lock:
+            self._conn.execute("DELETE FROM lookup_failures WHERE id = ?", (row_id,))
+
+    def record_failure(self, key: str) -> LimitState:
+        """Count one failure; the state returned counts it with every failure recorded before it, in order.
+
+        Insert and count run in one transaction under a lock on this key (SQLite's write lock, a PostgreSQL
+        advisory lock), so replicas recording failures for one dossier at once each see a distinct count and
+        exactly one of them sees the limit reached.
+        """
+        now = self._now()
+        hashed = limit_key(self.scope, key)
+        with self._lock, self._conn.transaction():
+            self._conn.lock(f"lookup_failures:{self.scope}:{hashed}")
+            self._conn.execute(
+                "INSERT INTO lookup_failures (scope, key_hash, failed_at) VALUES (?, ?, ?)",
+                (self.scope, hashed, now),
+            )
+            rows = self._conn.execute(
+                "SELECT failed_at FROM lookup_failures WHERE scope = ? AND key_hash = ? AND failed_at > ? "
+                "ORDER BY failed_at DESC",
+                (self.scope, hashed, now - self.window_seconds),
+            ).fetchall()
+        self._prune(now)
+        return self._state(rows, now)
 
 
 class FailureCeiling:
@@ -132,7 +182,7 @@ class FailureCeiling:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Database,
         per_minute: int = 30,
         delay_seconds: float = 2.0,
         clock: Clock = utc_now,

@@ -157,7 +157,7 @@ class KioskInput(InputChannel):
             from bot.storage import open_database
             from bot.subscriptions.handoff import handed_over
 
-            conn = open_database(get_settings().database)
+            conn = open_database(get_settings().database_target)
             try:
                 return response.json({"taken": handed_over(conn, sender)}, headers={"Cache-Control": "no-store"})
             finally:

@@ -71,7 +71,7 @@ class RegistryEventsInput(InputChannel):
             from bot.settings import get_settings
             from bot.subscriptions.store import SubscriptionStore
 
-            self._store = SubscriptionStore.open(get_settings().database)
+            self._store = SubscriptionStore.open(get_settings().database_target)
         return self._store
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -15,8 +15,11 @@ def _registry(args: argparse.Namespace):
     from bot.settings import PROJECT_ROOT, get_settings
 
     settings = get_settings()
-    path = args.database or load_cases_config(settings.section("cases"), PROJECT_ROOT).sqlite_path or settings.database
-    return SQLiteCaseRegistry.open(path), Path(path)
+    path = args.database or load_cases_config(settings.section("cases"), PROJECT_ROOT).sqlite_path or settings.database_target
+    from bot.db import redacted
+
+    shown = redacted(str(path)) if "://" in str(path) else str(Path(path))  # no password in messages
+    return SQLiteCaseRegistry.open(path), shown
 
 
 def _today(value: str | None) -> date | None:
@@ -108,7 +111,7 @@ def _set_status(args: argparse.Namespace) -> int:
     if not registry.set_status(code, status, now, args.note, missing):
         print(f"no dossier {code} in {path}", file=sys.stderr)
         return 1
-    store = SubscriptionStore.open(settings.database)
+    store = SubscriptionStore.open(settings.database_target)
     store.add_event(f"local-{uuid.uuid4().hex}", code, datetime.now(timezone.utc))
     store.close()
     print(f"{code}: {status.value} (timeline row added; followers are notified by the watcher)")
@@ -120,12 +123,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="cases_command", metavar="SUBCOMMAND")
 
     seed = sub.add_parser("seed-demo", help="(re)create the demo dossiers in the SQLite registry")
-    seed.add_argument("--database", help="SQLite file (default: cases.sqlite_path or database from settings)")
+    seed.add_argument("--database", help="SQLite file or PostgreSQL URL (default: cases.sqlite_path, else the settings' database)")
     seed.add_argument("--today", help="date the demo is built around, YYYY-MM-DD (default: today)")
     seed.set_defaults(handler=_seed)
 
     demo = sub.add_parser("demo", help="list the demo dossiers with the verification value to type")
-    demo.add_argument("--database", help="SQLite file (default: cases.sqlite_path or database from settings)")
+    demo.add_argument("--database", help="SQLite file or PostgreSQL URL (default: cases.sqlite_path, else the settings' database)")
     demo.add_argument("--json", action="store_true", help="print a JSON list")
     demo.set_defaults(handler=_demo)
 
@@ -140,7 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     set_status.add_argument("status", help="received | processing | supplement_required | done | returned | rejected")
     set_status.add_argument("--note", help="timeline note (e.g. what to add, the reason of a rejection)")
     set_status.add_argument("--missing", action="append", help="a document to add (supplement_required); repeat")
-    set_status.add_argument("--database", help="SQLite file (default: cases.sqlite_path or database from settings)")
+    set_status.add_argument("--database", help="SQLite file or PostgreSQL URL (default: cases.sqlite_path, else the settings' database)")
     set_status.set_defaults(handler=_set_status)
 
     parser.set_defaults(handler=lambda args: parser.print_help() or 0)

@@ -32,15 +32,19 @@ def _read_password() -> str:
 
 def _add_user(args: argparse.Namespace) -> int:
     from bot.console.auth import AuthError, add_user
+    from bot.db import DatabaseError
     from bot.settings import get_settings
     from bot.storage import open_database
 
     try:
         password = _read_password()
-        conn = open_database(get_settings().database)
+        conn = open_database(get_settings().database_target)
         add_user(conn, args.name, password, replace=args.replace)
     except (AuthError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"error: database: {exc}", file=sys.stderr)
         return 1
     print(f"officer {args.name} saved", file=sys.stderr)
     return 0

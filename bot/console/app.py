@@ -9,7 +9,6 @@ focus, high contrast (docs/console.md).
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -20,6 +19,7 @@ from sanic import Request, Sanic, response
 from sanic.response import HTTPResponse
 
 from bot.console import auth, queue, review, stats
+from bot.db import Database
 from bot.subscriptions.protect import RecipientCipher
 from bot.subscriptions.senders import Sender
 
@@ -44,7 +44,7 @@ CHARTS = {
 
 @dataclass
 class ConsoleConfig:
-    database: Path
+    database: str | Path  # SQLite file or PostgreSQL URL (settings.database_target)
     knowledge_dir: Path
     catalog: Path | None
     cipher: RecipientCipher
@@ -62,7 +62,7 @@ def create_app(config: ConsoleConfig, name: str = "staff_console") -> Sanic:
     app = Sanic(name)
     app.config.REQUEST_MAX_SIZE = 256 * 1024
     app.config.KEEP_ALIVE_TIMEOUT = 5
-    conn: sqlite3.Connection = open_database(config.database)
+    conn: Database = open_database(config.database)
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 
     def page(request: Request, template: str, status: int = 200, **values: Any) -> HTTPResponse:

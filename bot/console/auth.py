@@ -7,12 +7,13 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from bot.db import Database
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
 MAX_FAILURES = 5
@@ -38,7 +39,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def add_user(conn: sqlite3.Connection, name: str, password: str, replace: bool = False) -> None:
+def add_user(conn: Database, name: str, password: str, replace: bool = False) -> None:
     if not NAME_RE.match(name):
         raise AuthError("tên đăng nhập: 2–40 chữ cái không dấu, số, . _ -")
     if len(password) < MIN_PASSWORD:
@@ -47,13 +48,13 @@ def add_user(conn: sqlite3.Connection, name: str, password: str, replace: bool =
     if exists and not replace:
         raise AuthError(f"người dùng {name} đã có (dùng --replace để đặt lại mật khẩu)")
     conn.execute(
-        "INSERT INTO console_users (name, password_hash, created_at) VALUES (?, ?, datetime('now'))"
+        "INSERT INTO console_users (name, password_hash, created_at) VALUES (?, ?, ?)"
         " ON CONFLICT(name) DO UPDATE SET password_hash = excluded.password_hash, failed_count = 0, locked_until = 0",
-        (name, _hasher.hash(password)),
+        (name, _hasher.hash(password), time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())),
     )
 
 
-def check_password(conn: sqlite3.Connection, name: str, password: str, now: float | None = None) -> str:
+def check_password(conn: Database, name: str, password: str, now: float | None = None) -> str:
     """'ok', 'locked' or 'wrong'. Wrong passwords are counted in the database; MAX_FAILURES lock the account."""
     now = time.time() if now is None else now
     row = conn.execute("SELECT password_hash, failed_count, locked_until FROM console_users WHERE name = ?",
@@ -69,16 +70,21 @@ def check_password(conn: sqlite3.Connection, name: str, password: str, now: floa
     try:
         _hasher.verify(row["password_hash"], password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        failures = int(row["failed_count"]) + 1
-        locked = now + LOCK_SECONDS if failures >= MAX_FAILURES else 0
-        conn.execute("UPDATE console_users SET failed_count = ?, locked_until = ? WHERE name = ?",
-                     (0 if locked else failures, locked, name))
-        return "locked" if locked else "wrong"
+        # counted in the database itself (not read-then-written), so console replicas never lose a failure
+        with conn.transaction():
+            conn.lock(f"console_users:{name}")
+            failures = int(conn.execute("UPDATE console_users SET failed_count = failed_count + 1 WHERE name = ?"
+                                        " RETURNING failed_count", (name,)).fetchone()[0])
+            if failures < MAX_FAILURES:
+                return "wrong"
+            conn.execute("UPDATE console_users SET failed_count = 0, locked_until = ? WHERE name = ?",
+                         (now + LOCK_SECONDS, name))
+        return "locked"
     conn.execute("UPDATE console_users SET failed_count = 0, locked_until = 0 WHERE name = ?", (name,))
     return "ok"
 
 
-def start_session(conn: sqlite3.Connection, name: str, now: float | None = None) -> str:
+def start_session(conn: Database, name: str, now: float | None = None) -> str:
     """A new session token (the cookie value); only its hash is stored."""
     now = time.time() if now is None else now
     token = secrets.token_urlsafe(32)
@@ -88,7 +94,7 @@ def start_session(conn: sqlite3.Connection, name: str, now: float | None = None)
     return token
 
 
-def session_for(conn: sqlite3.Connection, token: str | None, now: float | None = None) -> Session | None:
+def session_for(conn: Database, token: str | None, now: float | None = None) -> Session | None:
     if not token or len(token) > 100:
         return None
     now = time.time() if now is None else now
@@ -97,7 +103,7 @@ def session_for(conn: sqlite3.Connection, token: str | None, now: float | None =
     return Session(row["user_name"], row["csrf"]) if row else None
 
 
-def end_session(conn: sqlite3.Connection, token: str | None) -> None:
+def end_session(conn: Database, token: str | None) -> None:
     if token:
         conn.execute("DELETE FROM console_sessions WHERE token_hash = ?", (_digest(token),))
 

@@ -1,33 +1,34 @@
 """The silence gate: while an officer holds a conversation, the citizen's messages go to the officer, not to Rasa.
 
-Called by every channel before Rasa (bot/channels/common.py: `held_by_officer`). Standard library only: it runs
-in the Rasa server (Python 3.10). One connection per process; each message costs one indexed SELECT and one
-counter update (messages per channel and day for the console's charts).
+Called by every channel before Rasa (bot/channels/common.py: `held_by_officer`). It runs in the Rasa server
+(Python 3.10): only the standard library and bot.db (SQLAlchemy 1.4, Rasa's own). One pooled database per
+process; each message costs one indexed SELECT and one counter update (messages per channel and day for the
+console's charts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import threading
 from pathlib import Path
 
+from bot.db import Database, DatabaseError
 from bot.privacy import hash_sender, redact_text
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_conn: sqlite3.Connection | None = None
-_conn_path: Path | None = None
+_conn: Database | None = None
+_conn_path: str | Path | None = None
 
 
-def _database() -> sqlite3.Connection:
+def _database() -> Database:
     global _conn, _conn_path
     from bot.settings import get_settings
     from bot.storage import open_database
 
-    path = Path(get_settings().database)
+    path = get_settings().database_target
     if _conn is None or _conn_path != path:
         _conn, _conn_path = open_database(path), path
     return _conn
@@ -37,7 +38,7 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def held_handoff(conn: sqlite3.Connection, sender_id: str) -> int | None:
+def held_handoff(conn: Database, sender_id: str) -> int | None:
     """Id of the handoff an officer holds for this conversation, if any."""
     row = conn.execute(
         "SELECT id FROM handoff_requests WHERE sender_hash = ? AND status = 'taken' ORDER BY id DESC LIMIT 1",
@@ -46,11 +47,11 @@ def held_handoff(conn: sqlite3.Connection, sender_id: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def count_message(conn: sqlite3.Connection, channel: str) -> None:
+def count_message(conn: Database, channel: str) -> None:
     day = dt.datetime.now(dt.timezone.utc).date().isoformat()
     conn.execute(
         "INSERT INTO channel_messages (day, channel, count) VALUES (?, ?, 1)"
-        " ON CONFLICT(day, channel) DO UPDATE SET count = count + 1",
+        " ON CONFLICT(day, channel) DO UPDATE SET count = channel_messages.count + 1",
         (day, channel),
     )
 
@@ -72,7 +73,7 @@ def intercept(sender_id: str, text: str, channel: str) -> bool:
                 (handoff, now_iso(), redact_text(text)[:2000]),
             )
             return True
-    except sqlite3.Error:
+    except DatabaseError:
         log.exception("console gate: database unavailable; the assistant answers")
         return False
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from bot.db import Database, Row
 from bot.privacy import redact_text
 from bot.subscriptions.protect import RecipientCipher
 from bot.subscriptions.senders import SendFailed, Sender
@@ -42,7 +42,7 @@ class Handoff:
     transcript: list[dict[str, str]]
 
 
-def _handoff(row: sqlite3.Row, messages: list[sqlite3.Row]) -> Handoff:
+def _handoff(row: Row, messages: list[Row]) -> Handoff:
     try:
         earlier = json.loads(row["last_messages"] or "[]")
     except ValueError:
@@ -55,12 +55,12 @@ def _handoff(row: sqlite3.Row, messages: list[sqlite3.Row]) -> Handoff:
                    row["status"], row["officer"], lines)
 
 
-def open_handoffs(conn: sqlite3.Connection) -> list[Handoff]:
+def open_handoffs(conn: Database) -> list[Handoff]:
     rows = conn.execute("SELECT * FROM handoff_requests WHERE status IN ('open', 'taken') ORDER BY id").fetchall()
     return [_handoff(r, []) for r in rows]
 
 
-def get_handoff(conn: sqlite3.Connection, handoff_id: int) -> Handoff | None:
+def get_handoff(conn: Database, handoff_id: int) -> Handoff | None:
     row = conn.execute("SELECT * FROM handoff_requests WHERE id = ?", (handoff_id,)).fetchone()
     if row is None:
         return None
@@ -68,7 +68,7 @@ def get_handoff(conn: sqlite3.Connection, handoff_id: int) -> Handoff | None:
     return _handoff(row, messages)
 
 
-def take(conn: sqlite3.Connection, handoff_id: int, officer: str) -> None:
+def take(conn: Database, handoff_id: int, officer: str) -> None:
     """The officer holds the conversation: from now on the assistant stays silent in it."""
     done = conn.execute(
         "UPDATE handoff_requests SET status = 'taken', officer = ?, taken_at = ? WHERE id = ? AND status = 'open'",
@@ -80,12 +80,12 @@ def take(conn: sqlite3.Connection, handoff_id: int, officer: str) -> None:
                  " (SELECT sender_hash FROM handoff_requests WHERE id = ?)", (now_iso(), handoff_id))
 
 
-def _recipient(row: sqlite3.Row, cipher: RecipientCipher) -> str | None:
+def _recipient(row: Row, cipher: RecipientCipher) -> str | None:
     sealed = row["recipient_enc"]
     return cipher.open(sealed) if sealed else None
 
 
-def deliver(conn: sqlite3.Connection, handoff_id: int, text: str, officer: str, cipher: RecipientCipher,
+def deliver(conn: Database, handoff_id: int, text: str, officer: str, cipher: RecipientCipher,
             senders: dict[str, Sender], author: str = "officer") -> str:
     """Store the officer's message and send it on the citizen's channel; returns '' or the error shown."""
     row = conn.execute("SELECT * FROM handoff_requests WHERE id = ?", (handoff_id,)).fetchone()
@@ -115,7 +115,7 @@ def deliver(conn: sqlite3.Connection, handoff_id: int, text: str, officer: str, 
     return error
 
 
-def hand_back(conn: sqlite3.Connection, handoff_id: int, officer: str, cipher: RecipientCipher,
+def hand_back(conn: Database, handoff_id: int, officer: str, cipher: RecipientCipher,
               senders: dict[str, Sender]) -> str:
     """Tell the citizen, then close: the assistant answers the next message."""
     error = deliver(conn, handoff_id, HANDED_BACK, officer, cipher, senders, author="officer")
@@ -123,6 +123,7 @@ def hand_back(conn: sqlite3.Connection, handoff_id: int, officer: str, cipher: R
     return error
 
 
-def summary(conn: sqlite3.Connection) -> dict[str, Any]:
-    row = conn.execute("SELECT SUM(status = 'open'), SUM(status = 'taken') FROM handoff_requests").fetchone()
+def summary(conn: Database) -> dict[str, Any]:
+    row = conn.execute("SELECT SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END),"
+                       " SUM(CASE WHEN status = 'taken' THEN 1 ELSE 0 END) FROM handoff_requests").fetchone()
     return {"open": int(row[0] or 0), "taken": int(row[1] or 0)}

@@ -8,10 +8,10 @@ import datetime as dt
 import json
 import re
 import shutil
-import sqlite3
 import tempfile
 from pathlib import Path
 
+from bot.db import Database, Row
 from bot.knowledge.models import CODE_PATTERN
 
 
@@ -23,7 +23,7 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def propose_alias(conn: sqlite3.Connection, author: str, code: str, alias: str, question_id: int | None,
+def propose_alias(conn: Database, author: str, code: str, alias: str, question_id: int | None,
                   knowledge_dir: Path) -> int:
     alias = " ".join(alias.split())
     if not re.fullmatch(CODE_PATTERN, code) or not (knowledge_dir / "procedures" / f"{code}.yaml").exists():
@@ -32,10 +32,10 @@ def propose_alias(conn: sqlite3.Connection, author: str, code: str, alias: str, 
         raise ReviewError("Tên gọi khác cần 2–120 ký tự.")
     return int(conn.execute(
         "INSERT INTO knowledge_reviews (created_at, author, kind, procedure_code, alias, question_id)"
-        " VALUES (?, ?, 'alias', ?, ?, ?)", (now_iso(), author, code, alias, question_id)).lastrowid)
+        " VALUES (?, ?, 'alias', ?, ?, ?) RETURNING id", (now_iso(), author, code, alias, question_id)).fetchone()[0])
 
 
-def propose_draft(conn: sqlite3.Connection, author: str, code: str, question_id: int | None,
+def propose_draft(conn: Database, author: str, code: str, question_id: int | None,
                   catalog: Path | None) -> int:
     """Runs `kb draft` (bot/knowledge/draft.py) into a temporary folder; the YAML waits in the review list."""
     from bot.knowledge.draft import DraftError, write_draft
@@ -50,11 +50,12 @@ def propose_draft(conn: sqlite3.Connection, author: str, code: str, question_id:
         content = path.read_text(encoding="utf-8")
     return int(conn.execute(
         "INSERT INTO knowledge_reviews (created_at, author, kind, procedure_code, question_id, content)"
-        " VALUES (?, ?, 'draft', ?, ?, ?)", (now_iso(), author, code, question_id, content)).lastrowid)
+        " VALUES (?, ?, 'draft', ?, ?, ?) RETURNING id", (now_iso(), author, code, question_id, content)).fetchone()[0])
 
 
-def pending(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM knowledge_reviews ORDER BY status = 'pending' DESC, id DESC LIMIT 100").fetchall()
+def pending(conn: Database) -> list[Row]:
+    return conn.execute("SELECT * FROM knowledge_reviews ORDER BY CASE WHEN status = 'pending' THEN 0 ELSE 1 END,"
+                        " id DESC LIMIT 100").fetchall()
 
 
 def with_alias(text: str, alias: str) -> str:
@@ -85,7 +86,7 @@ def _validate_with(knowledge_dir: Path, relative: str, text: str, extra_codes: s
         return validate_knowledge_dir(copy, extra_codes=extra_codes).errors
 
 
-def approve(conn: sqlite3.Connection, review_id: int, reviewer: str, knowledge_dir: Path, content: str | None = None,
+def approve(conn: Database, review_id: int, reviewer: str, knowledge_dir: Path, content: str | None = None,
             extra_codes: set[str] | None = None) -> list[str]:
     """Apply the change if the validator passes; returns the validator's errors (empty: written to knowledge/)."""
     row = conn.execute("SELECT * FROM knowledge_reviews WHERE id = ? AND status = 'pending'", (review_id,)).fetchone()
@@ -112,6 +113,6 @@ def approve(conn: sqlite3.Connection, review_id: int, reviewer: str, knowledge_d
     return []
 
 
-def reject(conn: sqlite3.Connection, review_id: int, reviewer: str) -> None:
+def reject(conn: Database, review_id: int, reviewer: str) -> None:
     conn.execute("UPDATE knowledge_reviews SET status = 'rejected', reviewer = ?, reviewed_at = ? WHERE id = ?"
                  " AND status = 'pending'", (reviewer, now_iso(), review_id))

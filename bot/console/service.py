@@ -21,7 +21,7 @@ def config_from_settings() -> ConsoleConfig:
     catalog = settings.catalog or (Path(os.environ["TTHC_CATALOG"]) if os.environ.get("TTHC_CATALOG") else None)
     key = load_key(load_subscriptions_config(settings).key_file)
     return ConsoleConfig(
-        database=Path(settings.database),
+        database=settings.database_target,
         knowledge_dir=Path(settings.knowledge_dir),
         catalog=catalog,
         cipher=RecipientCipher(key),

@@ -7,11 +7,12 @@ import csv
 import datetime as dt
 import io
 import re
-import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
+
+from bot.db import Database
 
 SIMILAR = 80  # rapidfuzz token_set_ratio on folded text: "lam giay khai sinh" ~ "giấy khai sinh cho con"
 
@@ -60,7 +61,7 @@ class QuestionGroup:
     variants: list[str] = field(default_factory=list)
 
 
-def unanswered_groups(conn: sqlite3.Connection, period: Period) -> list[QuestionGroup]:
+def unanswered_groups(conn: Database, period: Period) -> list[QuestionGroup]:
     rows = conn.execute("SELECT id, text, decision FROM unanswered_questions WHERE created_at >= ? AND created_at < ?"
                         " ORDER BY id", period.bounds).fetchall()
     groups: list[tuple[str, QuestionGroup]] = []
@@ -78,30 +79,34 @@ def unanswered_groups(conn: sqlite3.Connection, period: Period) -> list[Question
     return sorted((g for _k, g in groups), key=lambda g: -g.count)
 
 
-def feedback_by_procedure(conn: sqlite3.Connection, period: Period) -> list[dict[str, object]]:
+def feedback_by_procedure(conn: Database, period: Period) -> list[dict[str, object]]:
+    comments = conn.string_agg("CASE WHEN comment IS NOT NULL AND comment != '' THEN comment END", " | ")
     rows = conn.execute(
-        "SELECT COALESCE(procedure_code, '(chưa chọn)') AS code, SUM(helpful = 1) AS yes, SUM(helpful = 0) AS no,"
-        " GROUP_CONCAT(CASE WHEN comment IS NOT NULL AND comment != '' THEN comment END, ' | ') AS comments"
-        " FROM feedback WHERE created_at >= ? AND created_at < ? GROUP BY code ORDER BY no DESC, yes DESC",
+        "SELECT COALESCE(procedure_code, '(chưa chọn)') AS code,"
+        " SUM(CASE WHEN helpful = 1 THEN 1 ELSE 0 END) AS yes_count,"
+        " SUM(CASE WHEN helpful = 0 THEN 1 ELSE 0 END) AS no_count,"
+        f" {comments} AS comments"
+        " FROM feedback WHERE created_at >= ? AND created_at < ?"
+        " GROUP BY COALESCE(procedure_code, '(chưa chọn)') ORDER BY no_count DESC, yes_count DESC",
         period.bounds).fetchall()
-    return [{"code": r["code"], "helpful": int(r["yes"] or 0), "unhelpful": int(r["no"] or 0),
+    return [{"code": r["code"], "helpful": int(r["yes_count"] or 0), "unhelpful": int(r["no_count"] or 0),
              "comments": (r["comments"] or "")[:500]} for r in rows]
 
 
-def handoffs_per_day(conn: sqlite3.Connection, period: Period) -> list[tuple[str, int]]:
+def handoffs_per_day(conn: Database, period: Period) -> list[tuple[str, int]]:
     rows = dict(conn.execute("SELECT substr(created_at, 1, 10), COUNT(*) FROM handoff_requests"
                              " WHERE created_at >= ? AND created_at < ? GROUP BY 1", period.bounds).fetchall())
     return [(day, int(rows.get(day, 0))) for day in period.days()]
 
 
-def messages_per_channel(conn: sqlite3.Connection, period: Period) -> list[tuple[str, int]]:
+def messages_per_channel(conn: Database, period: Period) -> list[tuple[str, int]]:
     start, end = period.bounds
     rows = conn.execute("SELECT channel, SUM(count) FROM channel_messages WHERE day >= ? AND day < ?"
                         " GROUP BY channel ORDER BY 2 DESC", (start, end)).fetchall()
     return [(r[0], int(r[1])) for r in rows]
 
 
-def report_csv(conn: sqlite3.Connection, period: Period) -> str:
+def report_csv(conn: Database, period: Period) -> str:
     """One CSV with a `section` column, so a spreadsheet filters it (UTF-8 with BOM for Excel)."""
     out = io.StringIO()
     writer = csv.writer(out)

@@ -25,7 +25,7 @@ def record_contact(channel: str, sender_id: str) -> None:
             if _store is None:
                 from bot.settings import get_settings
 
-                _store = SubscriptionStore.open(get_settings().database)
+                _store = SubscriptionStore.open(get_settings().database_target)
         _store.touch_contact(channel, sender_id, datetime.now(timezone.utc))
     except Exception:
         logger.exception("subscriptions: could not record the contact")

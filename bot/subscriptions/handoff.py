@@ -2,7 +2,7 @@
 
 The kiosk shows `https://t.me/<bot>?start=<token>` as a QR code; Telegram sends `/start <token>` from the
 phone and the walk (procedure, channel, case answers, step) continues there. Only a hash of the token is
-stored; a token works once. Standard library only.
+stored; a token works once (one conditional UPDATE decides, across replicas).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import hashlib
 import json
 import re
 import secrets
-import sqlite3
 import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.db import Database
 from bot.privacy import hash_sender
 from bot.subscriptions.store import iso
 
@@ -27,7 +27,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(conn: sqlite3.Connection, kiosk_sender: str, state: dict[str, Any], now: datetime,
+def create_token(conn: Database, kiosk_sender: str, state: dict[str, Any], now: datetime,
                  minutes: int = 10) -> str:
     """Store the walk under a fresh token; returns the token (shown once, in the QR code)."""
     token = secrets.token_urlsafe(18)  # 24 characters of [A-Za-z0-9_-]
@@ -41,7 +41,7 @@ def create_token(conn: sqlite3.Connection, kiosk_sender: str, state: dict[str, A
     return token
 
 
-def redeem_token(conn: sqlite3.Connection, token: str, now: datetime) -> dict[str, Any] | None:
+def redeem_token(conn: Database, token: str, now: datetime) -> dict[str, Any] | None:
     """The walk stored under `token`, once; None for an unknown, expired or used token."""
     if not TOKEN_RE.match(token or ""):
         return None
@@ -56,7 +56,7 @@ def redeem_token(conn: sqlite3.Connection, token: str, now: datetime) -> dict[st
     return json.loads(row[0])
 
 
-def handed_over(conn: sqlite3.Connection, kiosk_sender: str) -> bool:
+def handed_over(conn: Database, kiosk_sender: str) -> bool:
     """True once a phone took over this kiosk conversation (the kiosk page then starts afresh)."""
     with _lock:
         row = conn.execute(

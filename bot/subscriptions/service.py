@@ -24,7 +24,7 @@ class Subscriptions:
 
 def build_subscriptions(settings: Settings) -> Subscriptions:
     config = load_subscriptions_config(settings)
-    return Subscriptions(config, SubscriptionStore.open(settings.database), RecipientCipher(load_key(config.key_file)))
+    return Subscriptions(config, SubscriptionStore.open(settings.database_target), RecipientCipher(load_key(config.key_file)))
 
 
 _built: Subscriptions | None = None

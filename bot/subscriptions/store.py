@@ -1,19 +1,19 @@
-"""The subscription tables (migration 3 in bot/storage.py) behind one small class.
+"""The subscription tables (migration 0004, bot/migrations) behind one small class.
 
-Standard library only: the Rasa server (registry-events webhook, Zalo contacts) uses it too.
+The Rasa server (registry-events webhook, Zalo contacts) uses it too: nothing beyond bot.db.
 Times are ISO-8601 UTC strings; every method takes `now` so tests control the clock.
 A recipient is known by `hash_sender(sender_id)`; the channel's own id is stored sealed by a cipher.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from bot.db import Database
 from bot.privacy import hash_sender
 from bot.storage import open_database
 
@@ -56,7 +56,7 @@ class PendingNotice:
 class SubscriptionStore:
     """Subscriptions, their outbox, pushed registry events, contacts, verified lookups."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Database) -> None:
         self.conn = conn
         self._lock = threading.Lock()
 
@@ -92,8 +92,8 @@ class SubscriptionStore:
     ) -> bool:
         """Start following `code`; False when this recipient already follows it."""
         who = hash_sender(sender_id)
-        with self._lock, self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
+        with self._lock, self.conn.transaction():
+            self.conn.lock(f"subscriptions:{code}:{who}")
             exists = self.conn.execute(
                 "SELECT 1 FROM subscriptions WHERE dossier_code = ? AND recipient_hash = ? AND ended_at IS NULL",
                 (code, who),
@@ -105,7 +105,6 @@ class SubscriptionStore:
                     (code, channel, who, cipher.seal(recipient), iso(now),
                      iso(expires_at) if expires_at else None, fingerprint),
                 )
-            self.conn.execute("COMMIT")
         return exists is None
 
     def unsubscribe(self, sender_id: str, code: str | None, now: datetime) -> list[str]:
@@ -155,8 +154,7 @@ class SubscriptionStore:
         body: str | None, now: datetime,
     ) -> bool:
         """Keep the dossier's new fingerprint and queue one notice for it; False if that notice exists."""
-        with self._lock, self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
+        with self._lock, self.conn.transaction():
             self.conn.execute(
                 "UPDATE subscriptions SET fingerprint = ?, expires_at = ? WHERE id = ?",
                 (fingerprint, iso(expires_at) if expires_at else None, subscription_id),
@@ -164,11 +162,10 @@ class SubscriptionStore:
             added = 0
             if change_key is not None and body is not None:
                 added = self.conn.execute(
-                    "INSERT OR IGNORE INTO subscription_notices (subscription_id, change_key, body, created_at,"
-                    " next_attempt_at) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO subscription_notices (subscription_id, change_key, body, created_at,"
+                    " next_attempt_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (subscription_id, change_key, body, iso(now), iso(now)),
                 ).rowcount
-            self.conn.execute("COMMIT")
         return bool(added)
 
     # --- the outbox ---------------------------------------------------------------------------------------
@@ -183,6 +180,19 @@ class SubscriptionStore:
                 (iso(now), limit),
             ).fetchall()
         return [PendingNotice(*tuple(r)) for r in rows]
+
+    def claim(self, notice_id: int, now: datetime, lease: timedelta = timedelta(minutes=5)) -> bool:
+        """Take a due notice for sending; False when another replica's watcher took it first.
+
+        One conditional UPDATE decides; the notice is due again after `lease` if the taker dies before
+        `mark_sent` / `mark_failed`.
+        """
+        with self._lock:
+            return bool(self.conn.execute(
+                "UPDATE subscription_notices SET next_attempt_at = ? WHERE id = ? AND sent_at IS NULL"
+                " AND gave_up_at IS NULL AND next_attempt_at <= ?",
+                (iso(now + lease), notice_id, iso(now)),
+            ).rowcount)
 
     def mark_sent(self, notice_id: int, now: datetime) -> None:
         with self._lock:
@@ -223,7 +233,8 @@ class SubscriptionStore:
         with self._lock:
             return bool(
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO registry_events (event_id, dossier_code, received_at) VALUES (?, ?, ?)",
+                    "INSERT INTO registry_events (event_id, dossier_code, received_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (event_id, dossier_code, iso(now)),
                 ).rowcount
             )

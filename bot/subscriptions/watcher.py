@@ -123,6 +123,8 @@ class Watcher:
                 continue  # that channel is not configured here: kept until it is
             if notice.channel == "zalo" and not self._zalo_window_open(notice, now):
                 continue  # outside Zalo's window: kept until the citizen writes again
+            if not self.store.claim(notice.id, now):
+                continue  # another action-server replica is sending it
             recipient = self.cipher.open(notice.recipient_enc)
             if recipient is None:
                 logger.error("subscriptions: notice %d: recipient cannot be decrypted (key changed?)", notice.id)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the project's own tables (bot/db.py); `runner.upgrade` applies them."""
