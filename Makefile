@@ -15,7 +15,7 @@ PY   := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
 
 .PHONY: help setup train index validate run shell test test-py test-stories eval eval-heldout eval-nlu eval-dialogue \
-        bench-retrieval bench-chat telegram-polling clean
+        bench-retrieval bench-chat bench-cluster run-cluster telegram-polling clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -37,6 +37,11 @@ run: setup train index ## start the action server (:$ACTIONS_PORT) and the Rasa 
 	$(PY) -m bot kb validate
 	$(PY) -m bot cases seed-demo
 	exec $(PY) -m bot run
+
+run-cluster: setup train index ## PostgreSQL, Redis, 2 Rasa + 2 action-server replicas behind HAProxy (:$RASA_PORT, :$ACTIONS_PORT)
+	$(PY) -m bot kb validate
+	BOT_DATABASE=var/cluster/bot.db $(PY) -m bot cases seed-demo
+	exec $(PY) -m bot run --profile cluster
 
 shell: setup train index ## talk to the bot in the terminal
 	$(PY) -m bot cases seed-demo
