@@ -53,6 +53,7 @@ test: setup validate train index test-py test-stories ## everything CI runs
 test-py: ## pytest: .venv (unit, integration, e2e through real servers) and .venv-rasa (channels inside Rasa)
 	$(PY) -m pytest -q
 	.venv-rasa/bin/python -m pytest -q -m rasa_env tests/test_channels_units.py tests/test_channels_live.py tests/test_tracker_store.py tests/test_rasa_speedups.py \
+		tests/test_tracker_store_sql.py tests/test_lock_store.py \
 		tests/test_security_live.py tests/test_security_production.py tests/test_subscriptions_channels.py
 
 test-stories: ## Rasa end-to-end test stories (tests/stories) against a live action server
@@ -77,6 +78,9 @@ bench-retrieval: setup ## index build / warm start / query latency / memory
 
 bench-chat: setup train index ## REST latency and throughput at 1 and 20 concurrent citizens (starts its own stack)
 	$(PY) -m bot bench chat
+
+bench-cluster: setup train index ## fault + load test of the cluster profile: replicas killed mid-run, JSON line last
+	$(PY) -m bot bench cluster
 
 telegram-polling: setup train ## run Telegram in polling mode (no public URL needed); needs TELEGRAM_BOT_TOKEN
 	.venv-rasa/bin/python -m bot.channels.telegram_polling

@@ -3,7 +3,8 @@
 `python -m bot run --profile cluster` (`make run-cluster`), `make bench-cluster` and the restart test start it
 the same way. Conversations live in PostgreSQL (bot.tracker_store.RedactingSQLTrackerStore), so a replica that
 dies, or the whole cluster restarted from the same folder, goes on with every conversation; Redis holds only the
-per-conversation locks (Rasa's RedisLockStore), which keep two Rasa replicas from handling one conversation at once.
+per-conversation locks (Rasa's RedisLockStore, with the fix of bot/lock_store.py), which keep two Rasa replicas
+from handling one conversation at once.
 
 HAProxy gives every request to a healthy replica (health checks: Rasa `/`, actions `/health`) and sends it again to
 another one when the first connection fails or the server dies before answering (`retry-on conn-failure
@@ -119,6 +120,8 @@ defaults
     timeout server 120s
     timeout check 3s
     # a failed connection or a server that dies before answering: the request goes to another replica
+    # (L7 retries need the whole request buffered first; citizens' messages are small)
+    option http-buffer-request
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response
@@ -239,7 +242,8 @@ class Cluster:
         data["action_endpoint"] = {"url": f"http://127.0.0.1:{self.config.actions_port}/webhook"}
         data["tracker_store"] = {"type": "bot.tracker_store.RedactingSQLTrackerStore",
                                  "url": self.postgres.database_url("rasa")}
-        data["lock_store"] = {"type": "redis", "url": "127.0.0.1", "port": self.redis.port, "db": 1}
+        data["lock_store"] = {"type": "bot.lock_store.KeepWaitingRedisLockStore", "url": "127.0.0.1",
+                              "port": self.redis.port, "db": 1}
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         return path
 

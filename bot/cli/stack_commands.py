@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--var-dir", default=None,
                         help="cluster: folder of its database, logs and generated files (default: settings.yml "
                              "cluster.var_dir, var/cluster); kept across restarts")
+    parser.add_argument("--rasa-replicas", type=int, default=None, help="cluster: default settings.yml cluster")
+    parser.add_argument("--action-replicas", type=int, default=None, help="cluster: default settings.yml cluster")
     parser.set_defaults(handler=run_stack)
     register_more(subparsers)
 
@@ -153,7 +155,8 @@ def run_cluster(args: argparse.Namespace) -> int:
     parent = os.getppid()
     cluster = None
     try:
-        config = cluster_config(rasa_port=args.rasa_port, actions_port=args.actions_port, var_dir=args.var_dir)
+        config = cluster_config(rasa_port=args.rasa_port, actions_port=args.actions_port, var_dir=args.var_dir,
+                                rasa_replicas=args.rasa_replicas, action_replicas=args.action_replicas)
         cluster = Cluster(config, model, credentials=Path(args.credentials), endpoints=Path(args.endpoints),
                           enable_api=deployment.http_api, auth_token=secret(API_TOKEN_ENV))
         print(f"cluster: {config.rasa_replicas} Rasa + {config.action_replicas} action-server replicas behind "
