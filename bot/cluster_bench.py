@@ -121,7 +121,9 @@ class Bench:
             if reply is None:
                 break
         if reply is None or not STEP.search(reply):
-            self.tally.abandoned += 1  # an opening cut by an error: its state is unknown, it is not continued
+            # an opening cut by an error or answered off the walk: counted as a conversation not resumed
+            self.tally.abandoned += 1
+            self.tally.wrong.append(f"opening {walk.sender} ended with {(reply or 'an error')[:160]!r}")
             return None
         self.check_step(walk, reply, 1, "opening")
         self.walks.append(walk)
@@ -174,8 +176,7 @@ class Bench:
         reply = await self.send(client, walk, f"bước {target}")
         if reply is not None:
             walk.asked = False
-            walk.unsure = False
-            self.check_step(walk, reply, target, "resync")
+            self.check_step(walk, reply, target, "resync")  # clears `unsure` once the reply names a step
 
     # ----- after the load: continue every conversation, read every tracker ---------------------------------
     async def resume(self, client: httpx.AsyncClient, walk: Walk) -> None:
@@ -225,40 +226,50 @@ class Bench:
 
     async def run(self) -> dict[str, Any]:
         limits = httpx.Limits(max_connections=self.citizens * 2, max_keepalive_connections=0)
+        finished = threading.Event()
         async with httpx.AsyncClient(timeout=self.timeout, limits=limits) as client:
             self.started = time.monotonic()
             deadline = _Deadline(self.started + self.seconds)
-            killer = threading.Thread(target=self._kill_later, args=(deadline,), daemon=True)
+            killer = threading.Thread(target=self._kill_later, args=(deadline, finished), daemon=True)
             killer.start()
-            await asyncio.gather(*(self.citizen(client, n, deadline) for n in range(self.citizens)))
-            load_seconds = time.monotonic() - self.started
-            killer.join()
-            load_messages = len(self.tally.latencies)
-            semaphore = asyncio.Semaphore(self.citizens)
+            try:
+                await asyncio.gather(*(self.citizen(client, n, deadline) for n in range(self.citizens)))
+                load_seconds = time.monotonic() - self.started
+                load_messages = len(self.tally.latencies)
+                semaphore = asyncio.Semaphore(self.citizens)
 
-            async def bounded(job: Any) -> Any:
-                async with semaphore:
-                    return await job
+                async def bounded(job: Any) -> Any:
+                    async with semaphore:
+                        return await job
 
-            await asyncio.gather(*(bounded(self.resume(client, walk)) for walk in self.walks))
-            lost = await asyncio.gather(*(bounded(self.lost_events(client, walk)) for walk in self.walks))
+                await asyncio.gather(*(bounded(self.resume(client, walk)) for walk in self.walks))
+                lost = await asyncio.gather(*(bounded(self.lost_events(client, walk)) for walk in self.walks))
+            finally:
+                finished.set()
+                killer.join()
         return self.summary(load_messages, load_seconds, sum(lost))
 
-    def _kill_later(self, deadline: "_Deadline") -> None:
-        """The fault; the load goes on at least 15 s with every replica back, so the restarted ones take a share."""
-        time.sleep(self.kill_after)
+    def _kill_later(self, deadline: "_Deadline", finished: threading.Event) -> None:
+        """The fault; the load goes on at least 15 s with every replica back, so the restarted ones take a share.
+
+        The thread lives until the bench is over: the restarted servers ask to die with the thread that started
+        them (PR_SET_PDEATHSIG follows the creating thread, not the process).
+        """
+        if finished.wait(self.kill_after):
+            return
         deadline.hold()
         try:
             self.kill_and_restart()
         finally:
             deadline.extend_to(time.monotonic() + 15)
+        finished.wait()
 
     def summary(self, load_messages: int, load_seconds: float, lost: int) -> dict[str, Any]:
         start, end = (self.kill_window + [float("nan"), float("nan")])[:2]
         outside = [e for e in self.tally.errors if not start <= e[0] <= end]
         total = load_messages + len(self.tally.errors)
         return {
-            "conversations": len(self.walks),
+            "conversations": len(self.walks) + self.tally.abandoned,
             "messages": load_messages,
             "errors": len(self.tally.errors),
             "errors_outside_kill_window": len(outside),

@@ -34,7 +34,7 @@ class Runner:
 
     def __init__(self, var_dir: Path, rasa_port: int, actions_port: int):
         self.var_dir, self.rasa_port, self.actions_port = var_dir, rasa_port, actions_port
-        self.output = var_dir.parent / f"{var_dir.name}-runner.log"
+        self.output = var_dir.parent / f"runner-{uuid.uuid4().hex[:6]}.log"  # one per start: "Ready" is this one's
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "Runner":
@@ -95,6 +95,7 @@ def _say(port: int, sender: str, text: str) -> str:
 
 
 def _stop_and_check(runner: Runner) -> None:
+    assert runner.process is not None and runner.process.poll() is None, f"the runner died:\n{runner.log()[-3000:]}"
     processes = runner.descendants()
     assert len(processes) >= 6, processes  # postgres, redis, actions, haproxy, rasa (and their own children)
     assert runner.stop() == 0, runner.log()[-2000:]
