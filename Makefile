@@ -15,7 +15,7 @@ PY   := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
 
 .PHONY: help setup train index validate run shell test test-py test-stories eval eval-heldout eval-nlu eval-dialogue \
-        bench-retrieval bench-chat telegram-polling clean
+        bench-retrieval bench-chat bench-cluster run-cluster telegram-polling clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,6 +38,11 @@ run: setup train index ## start the action server (:$ACTIONS_PORT) and the Rasa 
 	$(PY) -m bot cases seed-demo
 	exec $(PY) -m bot run
 
+run-cluster: setup train index ## PostgreSQL, Redis, 2 Rasa + 2 action-server replicas behind HAProxy (:$RASA_PORT, :$ACTIONS_PORT)
+	$(PY) -m bot kb validate
+	BOT_DATABASE=var/cluster/bot.db $(PY) -m bot cases seed-demo
+	exec $(PY) -m bot run --profile cluster
+
 shell: setup train index ## talk to the bot in the terminal
 	$(PY) -m bot cases seed-demo
 	exec $(PY) -m bot shell
@@ -48,6 +53,7 @@ test: setup validate train index test-py test-stories ## everything CI runs
 test-py: ## pytest: .venv (unit, integration, e2e through real servers) and .venv-rasa (channels inside Rasa)
 	$(PY) -m pytest -q
 	.venv-rasa/bin/python -m pytest -q -m rasa_env tests/test_channels_units.py tests/test_channels_live.py tests/test_tracker_store.py tests/test_rasa_speedups.py \
+		tests/test_tracker_store_sql.py tests/test_lock_store.py \
 		tests/test_security_live.py tests/test_security_production.py tests/test_subscriptions_channels.py
 
 test-stories: ## Rasa end-to-end test stories (tests/stories) against a live action server
@@ -72,6 +78,9 @@ bench-retrieval: setup ## index build / warm start / query latency / memory
 
 bench-chat: setup train index ## REST latency and throughput at 1 and 20 concurrent citizens (starts its own stack)
 	$(PY) -m bot bench chat
+
+bench-cluster: setup train index ## fault + load test of the cluster profile: replicas killed mid-run, JSON line last
+	$(PY) -m bot bench cluster
 
 telegram-polling: setup train ## run Telegram in polling mode (no public URL needed); needs TELEGRAM_BOT_TOKEN
 	.venv-rasa/bin/python -m bot.channels.telegram_polling

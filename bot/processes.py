@@ -84,6 +84,7 @@ class ServerProcess:
     # a loaded shared machine can need longer to load the model: BOT_STARTUP_TIMEOUT (seconds)
     startup_timeout: float = field(default_factory=lambda: float(os.environ.get("BOT_STARTUP_TIMEOUT", "180")))
     process: subprocess.Popen[bytes] | None = None
+    run_as: str | None = None  # user (and group) to run as, e.g. `postgres` when we are root
     _log_file: Any = None
 
     def start(self) -> "ServerProcess":
@@ -104,6 +105,8 @@ class ServerProcess:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             preexec_fn=_die_with_parent,
+            user=self.run_as,
+            group=self.run_as,
         )
         return self
 

@@ -18,6 +18,9 @@ Two stores, same redaction:
 - `RedactingRedisTrackerStore` (several Rasa worker processes, `server.workers` in settings.yml): conversations
   shared through the private, memory-only Redis that `python -m bot run` starts; entries expire after
   `record_exp` seconds of inactivity.
+- `RedactingSQLTrackerStore` (the cluster profile, several Rasa replicas): Rasa's SQL tracker store on
+  PostgreSQL, kept across restarts. Rasa appends only the events it has not stored yet, so each turn's events are
+  masked before they are written and never rewritten.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Iterable
 
-from rasa.core.tracker_store import SerializedTrackerAsText, TrackerStore
+from rasa.core.tracker_store import SerializedTrackerAsText, SQLTrackerStore, TrackerStore
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
@@ -160,6 +163,18 @@ class RedactingRedisTrackerStore(TrackerStore, SerializedTrackerAsText):
 
     async def keys(self) -> Iterable[str]:
         return [key[len(self.KEY_PREFIX):] for key in self.red.scan_iter(self.KEY_PREFIX + "*")]
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store (PostgreSQL in the cluster profile) whose saved turns are redacted.
+
+    Configured as `tracker_store: {type: bot.tracker_store.RedactingSQLTrackerStore, url: postgresql://...}`;
+    Rasa passes `url` as `host`, and a host with a scheme is used as the whole database URL.
+    """
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        redact_tracker(tracker)
+        await super().save(tracker)
 
 
 def _last_session(tracker: DialogueStateTracker | None) -> DialogueStateTracker | None:

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.dialogue_commands",
     "bot.cli.dialogue_eval_commands",
     "bot.cli.stack_commands",
+    "bot.cli.cluster_commands",
     "bot.cli.console_commands",
     "bot.cli.db_commands",
 )

@@ -28,6 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-dir", default=str(PROJECT_ROOT / "var" / "log"))
     parser.add_argument("--workers", default=os.environ.get("RASA_WORKERS"),
                         help="Rasa worker processes: auto | N (default: settings.yml server.workers)")
+    parser.add_argument("--profile", choices=("single", "cluster"), default="single",
+                        help="single: one Rasa server and one action server (make run); cluster: PostgreSQL, Redis, "
+                             "replicas behind HAProxy (make run-cluster; settings.yml cluster:)")
+    parser.add_argument("--var-dir", default=None,
+                        help="cluster: folder of its database, logs and generated files (default: settings.yml "
+                             "cluster.var_dir, var/cluster); kept across restarts")
+    parser.add_argument("--rasa-replicas", type=int, default=None, help="cluster: default settings.yml cluster")
+    parser.add_argument("--action-replicas", type=int, default=None, help="cluster: default settings.yml cluster")
     parser.set_defaults(handler=run_stack)
     register_more(subparsers)
 
@@ -41,6 +49,8 @@ def _raise_stop(signum: int, _frame: object) -> None:
 
 
 def run_stack(args: argparse.Namespace) -> int:
+    if getattr(args, "profile", "single") == "cluster":
+        return run_cluster(args)
     from bot.deployment import API_TOKEN_ENV, DeploymentError, describe, load_deployment, production_problems, secret
     from bot.processes import ActionServer, ConsoleServer, RasaServer, RedisServer, StackError, rasa_scaling
 
@@ -116,6 +126,64 @@ def run_stack(args: argparse.Namespace) -> int:
         for server in reversed(servers):
             server.stop()
         print("stopped: no server left running", file=sys.stderr)
+
+
+def run_cluster(args: argparse.Namespace) -> int:
+    """The cluster profile (bot/cluster.py): every process started, watched, and stopped on a signal."""
+    from bot.cluster import Cluster, cluster_config
+    from bot.deployment import API_TOKEN_ENV, DeploymentError, describe, load_deployment, production_problems, secret
+    from bot.processes import StackError
+
+    model = Path(args.model)
+    try:
+        deployment = load_deployment()
+    except DeploymentError as exc:
+        print(f"error: settings.yml: {exc}", file=sys.stderr)
+        return 2
+    problems = production_problems(deployment)
+    if problems:
+        print("error: the production profile refuses to start:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    if not model.exists():
+        print(f"error: no trained model at {model}; run `make train` first", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGHUP, _raise_stop)
+    parent = os.getppid()
+    cluster = None
+    try:
+        config = cluster_config(rasa_port=args.rasa_port, actions_port=args.actions_port, var_dir=args.var_dir,
+                                rasa_replicas=args.rasa_replicas, action_replicas=args.action_replicas)
+        cluster = Cluster(config, model, credentials=Path(args.credentials), endpoints=Path(args.endpoints),
+                          enable_api=deployment.http_api, auth_token=secret(API_TOKEN_ENV))
+        print(f"cluster: {config.rasa_replicas} Rasa + {config.action_replicas} action-server replicas behind "
+              f"HAProxy, PostgreSQL and Redis; state in {config.var_dir}", file=sys.stderr, flush=True)
+        cluster.start(announce=lambda line: print(line, file=sys.stderr, flush=True))
+        print(f"\nReady (cluster, {describe(deployment)}).\n{cluster.describe()}\nTry:\n"
+              f"  curl -s {cluster.url}/webhooks/rest/webhook -d '{{\"sender\":\"t1\",\"message\":\"tôi muốn làm "
+              f"giấy khai sinh\"}}'\nStop with Ctrl-C (or SIGTERM).", flush=True)
+        while True:
+            dead = cluster.dead()
+            if dead is not None:
+                raise StackError(f"{dead.name} stopped (exit {dead.process.returncode}):\n{dead.log_tail()}")
+            if os.getppid() != parent:
+                raise _Stop("parent exited")
+            time.sleep(0.5)
+    except _Stop as stop:
+        print(f"\nstopping ({stop})...", file=sys.stderr)
+        return 0
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if cluster is not None:
+            cluster.stop()
+        print("stopped: no server left running", file=sys.stderr, flush=True)
 
 
 def _print_ready(rasa_port: int, actions_port: int, profile: str) -> None:
