@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.dialogue_eval_commands",
     "bot.cli.stack_commands",
     "bot.cli.console_commands",
+    "bot.cli.deploy_commands",
 )
 
 _GROUPS: dict[int, dict[str, argparse._SubParsersAction]] = {}
