@@ -1,5 +1,5 @@
 """`python -m bot bench footprint` (CPU and memory per server process) and `python -m bot deploy sync-config`
-(copies settings.yml into the Kubernetes ConfigMap), the two commands behind deploy/ and docs/deployment.md."""
+(copies settings.yml and the cluster endpoints into the Kubernetes ConfigMap), the two commands behind deploy/ and docs/deployment.md."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.cli.main import command_group
 from bot.settings import PROJECT_ROOT
 
-CONFIGMAP = PROJECT_ROOT / "deploy" / "k8s" / "configmap.yaml"
+CONFIGMAP = PROJECT_ROOT / "deploy" / "k8s" / "10-configmap.yaml"
 
 
 def _bench_footprint(args: argparse.Namespace) -> int:
@@ -69,20 +69,20 @@ def _bench_footprint(args: argparse.Namespace) -> int:
 
 
 def _sync_config(args: argparse.Namespace) -> int:
-    from bot.deploy_config import render_configmap
+    from bot.deploy_config import SOURCES, synced_configmap
 
     path = Path(args.configmap)
     current = path.read_text(encoding="utf-8")
-    wanted = render_configmap(current, Path(args.settings).read_text(encoding="utf-8"))
+    wanted = synced_configmap(current)
+    names = ", ".join(str(source.relative_to(PROJECT_ROOT)) for source in SOURCES.values())
     if current == wanted:
-        print(f"{path}: settings.yml is in sync")
+        print(f"{path}: in sync with {names}")
         return 0
     if args.check:
-        print(f"{path}: settings.yml differs from {args.settings}; run `python -m bot deploy sync-config`",
-              file=sys.stderr)
+        print(f"{path}: differs from {names}; run `python -m bot deploy sync-config`", file=sys.stderr)
         return 1
     path.write_text(wanted, encoding="utf-8")
-    print(f"{path}: settings.yml copied from {args.settings}")
+    print(f"{path}: copied {names}")
     return 0
 
 
@@ -98,8 +98,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     footprint.set_defaults(handler=_bench_footprint)
 
     deploy = command_group(subparsers, "deploy", "deployment files (deploy/)")
-    sync = deploy.add_parser("sync-config", help="copy settings.yml into deploy/k8s/configmap.yaml")
+    sync = deploy.add_parser(
+        "sync-config", help="copy settings.yml and deploy/endpoints.cluster.yml into the Kubernetes ConfigMap"
+    )
     sync.add_argument("--configmap", default=str(CONFIGMAP))
-    sync.add_argument("--settings", default=str(PROJECT_ROOT / "settings.yml"))
     sync.add_argument("--check", action="store_true", help="only tell whether it is in sync (exit 1 if not)")
     sync.set_defaults(handler=_sync_config)
