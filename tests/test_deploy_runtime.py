@@ -5,6 +5,7 @@ environments), the one-watcher switch, the console listening beyond 127.0.0.1, a
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -164,3 +165,42 @@ def test_footprint_measures_cpu_and_memory_of_a_busy_process() -> None:
     finally:
         busy.kill()
         busy.wait()
+
+
+def _flags(argv: list[str]) -> set[str]:
+    return {arg for arg in argv if arg.startswith("--")}
+
+
+def _help(argv: list[str]) -> str:
+    result = subprocess.run([*argv, "--help"], cwd=PROJECT_ROOT, env=base_env(), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_container_commands_use_options_the_servers_know() -> None:
+    """Every option in the images' commands and the manifests' args exists in the server it starts."""
+    try:
+        from dockerfile_parse import DockerfileParser
+    except ImportError:
+        missing("dockerfile-parse is not installed (requirements/app.txt)")
+    commands: dict[str, list[str]] = {}
+    for name in ("rasa", "app"):
+        structure = DockerfileParser(path=str(PROJECT_ROOT / "deploy" / "docker" / f"{name}.Dockerfile")).structure
+        commands[name] = json.loads([i["value"] for i in structure if i["instruction"] == "CMD"][-1])
+    console = yaml.safe_load((PROJECT_ROOT / "deploy" / "docker-compose.yml").read_text())["services"]["console"]
+    k8s_console = next(yaml.safe_load_all((PROJECT_ROOT / "deploy" / "k8s" / "50-console.yaml").read_text()))
+    assert console["command"] == k8s_console["spec"]["template"]["spec"]["containers"][0]["args"]
+    rasa = commands["rasa"]
+    assert rasa[:2] == ["rasa", "run"]
+    rasa_help = _help([str(PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"), "run"])
+    for flag in _flags(rasa) | {"--enable-api", "--auth-token"}:  # the last two: added by bot.preflight
+        assert re.search(rf"(^|[\s,]){flag}\b", rasa_help, re.MULTILINE), f"rasa run has no {flag}"
+    actions = commands["app"]
+    assert actions[:3] == ["python", "-m", "rasa_sdk"]
+    actions_help = _help([str(APP_PYTHON), "-m", "rasa_sdk"])
+    console_help = _help([str(APP_PYTHON), "-m", "bot", "console", "serve"])
+    for flags, text in ((_flags(actions), actions_help), (_flags(console["command"]), console_help)):
+        for flag in flags:
+            assert re.search(rf"(^|[\s,]){flag}\b", text, re.MULTILINE), f"no {flag}"
+    assert "--actions" in _flags(actions) and "--host" in _flags(console["command"])
