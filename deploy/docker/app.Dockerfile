@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    RASA_TELEMETRY_ENABLED=false
+    RASA_TELEMETRY_ENABLED=false \
+    SQLALCHEMY_SILENCE_UBER_WARNING=1
 
 RUN groupadd --gid 10001 tthc && useradd --uid 10001 --gid tthc --create-home --shell /usr/sbin/nologin tthc
 WORKDIR /app
