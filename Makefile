@@ -15,7 +15,7 @@ PY   := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
 
 .PHONY: help setup train index validate run shell test test-py test-stories eval eval-heldout eval-nlu eval-dialogue \
-        bench-retrieval bench-chat bench-footprint telegram-polling clean
+        bench-retrieval bench-chat telegram-polling clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -73,6 +73,7 @@ bench-retrieval: setup ## index build / warm start / query latency / memory
 bench-chat: setup train index ## REST latency and throughput at 1 and 20 concurrent citizens (starts its own stack)
 	$(PY) -m bot bench chat
 
+.PHONY: bench-footprint
 bench-footprint: setup train index ## CPU ms per message and memory (RSS) of each server under 20 citizens: sizes deploy/
 	$(PY) -m bot bench footprint
 
