@@ -202,7 +202,8 @@ def test_sync_config_rewrites_a_stale_copy_and_keeps_the_rest(tmp_path: Path) ->
     assert synced == CONFIGMAP.read_text(encoding="utf-8")
     other = render_configmap("data:\n  a.yml: |\n    x: 1\n  settings.yml: |\n    old: 1\n\n  z.yml: |\n    z: 2\n",
                              "settings.yml", "new: 2\n\nmore: 3\n")
-    assert yaml.safe_load(other)["data"] == {"a.yml": "x: 1\n", "settings.yml": "new: 2\n\nmore: 3\n", "z.yml": "z: 2\n"}
+    assert yaml.safe_load(other)["data"] == {
+        "a.yml": "x: 1\n", "settings.yml": "new: 2\n\nmore: 3\n", "z.yml": "z: 2\n"}
     # the command itself, on a copy
     copy_path = tmp_path / "configmap.yaml"
     copy_path.write_text(stale, encoding="utf-8")

@@ -1,5 +1,6 @@
-"""`python -m bot bench footprint` (CPU and memory per server process) and `python -m bot deploy sync-config`
-(copies settings.yml and the cluster endpoints into the Kubernetes ConfigMap), the two commands behind deploy/ and docs/deployment.md."""
+"""The two commands behind deploy/ and docs/deployment.md: `python -m bot bench footprint` (CPU and memory per
+server process, for sizing) and `python -m bot deploy sync-config` (copies settings.yml and the cluster endpoints
+into the Kubernetes ConfigMap)."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=300s --retries=3 \
 # `make run` does), requires DATABASE_URL (shared state), adds --enable-api/--auth-token when settings.yml turns
 # the HTTP API on, then execs Rasa. The endpoints (PostgreSQL tracker store, Redis lock store, actions URL) are
 # mounted at /etc/tthc/endpoints.yml: deploy/endpoints.cluster.yml.
-ENTRYPOINT ["python", "-m", "bot.preflight", "--require", "DATABASE_URL", "--require", "TRACKER_DATABASE_URL", "--rasa-api", "--"]
+ENTRYPOINT ["python", "-m", "bot.preflight", "--require", "DATABASE_URL", "--require", "TRACKER_DATABASE_URL", \
+            "--rasa-api", "--"]
 CMD ["rasa", "run", "--interface", "0.0.0.0", "--port", "5005", "--model", "models/tthc.tar.gz", \
      "--endpoints", "/etc/tthc/endpoints.yml", "--credentials", "credentials.yml"]
