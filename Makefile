@@ -15,7 +15,7 @@ PY   := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
 
 .PHONY: help setup train index validate run shell test test-py test-stories eval eval-heldout eval-nlu eval-dialogue \
-        bench-retrieval bench-chat bench-cluster run-cluster telegram-polling clean
+        bench-retrieval bench-chat bench-cluster bench-footprint run-cluster telegram-polling clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ bench-chat: setup train index ## REST latency and throughput at 1 and 20 concurr
 
 bench-cluster: setup train index ## fault + load test of the cluster profile: replicas killed mid-run, JSON line last
 	$(PY) -m bot bench cluster
+
+bench-footprint: setup train index ## CPU ms per message and memory (RSS) of each server under 20 citizens: sizes deploy/
+	$(PY) -m bot bench footprint
 
 telegram-polling: setup train ## run Telegram in polling mode (no public URL needed); needs TELEGRAM_BOT_TOKEN
 	.venv-rasa/bin/python -m bot.channels.telegram_polling

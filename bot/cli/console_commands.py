@@ -15,8 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("name")
     add.add_argument("--replace", action="store_true", help="set a new password for an existing officer")
     add.set_defaults(handler=_add_user)
-    serve = sub.add_parser("serve", help="serve the console on 127.0.0.1")
+    serve = sub.add_parser("serve", help="serve the console (on 127.0.0.1 unless --host says otherwise)")
     serve.add_argument("--port", type=int, default=int(os.environ.get("CONSOLE_PORT", "5077")))
+    # a container must listen on its own network interface (deploy/); a machine keeps the console on 127.0.0.1
+    serve.add_argument("--host", default=os.environ.get("CONSOLE_HOST", "127.0.0.1"))
     serve.set_defaults(handler=_serve)
     console.set_defaults(handler=lambda _args: console.print_help() or 2)
 
@@ -53,5 +55,5 @@ def _add_user(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from bot.console.service import serve
 
-    serve(port=args.port)
+    serve(host=args.host, port=args.port)
     return 0

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.cli.cluster_commands",
     "bot.cli.console_commands",
     "bot.cli.db_commands",
+    "bot.cli.deploy_commands",
 )
 
 _GROUPS: dict[int, dict[str, argparse._SubParsersAction]] = {}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from dataclasses import dataclass
+from typing import Mapping
 
 from bot.settings import Settings, get_settings
 from bot.subscriptions.config import SubscriptionsConfig, load_subscriptions_config
@@ -13,6 +15,15 @@ from bot.subscriptions.protect import RecipientCipher, load_key
 from bot.subscriptions.store import SubscriptionStore
 
 logger = logging.getLogger(__name__)
+
+# "off" in all action-server replicas but one: each running watcher would send the same due notice (deploy/)
+WATCHER_ENV = "BOT_SUBSCRIPTIONS_WATCHER"
+
+
+def watcher_enabled_here(environ: Mapping[str, str] | None = None) -> bool:
+    """False when $BOT_SUBSCRIPTIONS_WATCHER says off/false/0/no for this process."""
+    value = ((os.environ if environ is None else environ).get(WATCHER_ENV) or "").strip().lower()
+    return value not in {"off", "false", "0", "no"}
 
 
 @dataclass
@@ -52,6 +63,9 @@ def start_watcher_in_action_server() -> bool:
     from bot.subscriptions.senders import senders_from_env
     from bot.subscriptions.watcher import Watcher
 
+    if not watcher_enabled_here():
+        logger.info("subscriptions: watcher off in this process ($%s); another replica sends the notices", WATCHER_ENV)
+        return False
     subs = get_subscriptions()
     if not subs.config.watcher:
         logger.info("subscriptions: watcher off (settings.yml subscriptions.watcher)")
