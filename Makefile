@@ -40,7 +40,6 @@ run: setup train index ## start the action server (:$ACTIONS_PORT) and the Rasa 
 
 run-cluster: setup train index ## PostgreSQL, Redis, 2 Rasa + 2 action-server replicas behind HAProxy (:$RASA_PORT, :$ACTIONS_PORT)
 	$(PY) -m bot kb validate
-	BOT_DATABASE=var/cluster/bot.db $(PY) -m bot cases seed-demo
 	exec $(PY) -m bot run --profile cluster
 
 shell: setup train index ## talk to the bot in the terminal

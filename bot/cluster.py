@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ from bot.processes import (
     RedisServer,
     ServerProcess,
     StackError,
+    base_env,
     free_port,
 )
 from bot.settings import get_settings
@@ -207,8 +210,7 @@ class Cluster:
         self.redis = RedisServer(shutil.which(config.redis_server) or config.redis_server,
                                  log_path=self.log_dir / "redis.log")
         env = {
-            "DATABASE_URL": self.postgres.database_url("tthc"),
-            "BOT_DATABASE": str(var / "bot.db"),  # SQLite until the project's tables follow DATABASE_URL
+            "DATABASE_URL": self.postgres.database_url("tthc"),  # the project's tables (bot/db.py)
             "ACTIONS_PORT": str(config.actions_port),
             "RASA_PORT": str(config.rasa_port),
             "TICKET_LOCK_LIFETIME": str(config.lock_lifetime_seconds),
@@ -220,6 +222,8 @@ class Cluster:
                         for i in range(config.action_replicas)]
         for i, server in enumerate(self.actions):
             server.name = f"action-server-{i + 1}"
+            if i > 0:  # one replica watches followed dossiers; notices are also claimed in the database
+                server.env = {**server.env, "BOT_SUBSCRIPTIONS_WATCHER": "off"}
         stats_port = free_port()
         rasa_ports = [free_port() for _ in range(config.rasa_replicas)]
         haproxy_cfg = var / "haproxy.cfg"
@@ -265,11 +269,22 @@ class Cluster:
                     self.started.append(server)
                 for server in group:
                     server.wait_healthy()
+                if group == [self.postgres]:
+                    self.prepare_database()
             self.wait_balanced()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def prepare_database(self) -> None:
+        """Migrate the project's database once before the replicas start, and seed the demo dossiers (what
+        `make run` does for SQLite) so dossier lookup can be tried at once."""
+        for args in (["db", "upgrade"], ["cases", "seed-demo"]):
+            done = subprocess.run([sys.executable, "-m", "bot", *args], env=base_env(self.env), capture_output=True,
+                                  text=True, timeout=300)
+            if done.returncode != 0:
+                raise StackError(f"python -m bot {' '.join(args)} failed: {done.stderr.strip()[-600:]}")
 
     def wait_balanced(self, timeout: float = 60.0) -> None:
         """Until HAProxy's health checks see every replica UP."""

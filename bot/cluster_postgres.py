@@ -10,7 +10,6 @@ outlives it; it is asked to stop with SIGINT ("fast" shutdown: open sessions are
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -19,6 +18,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+from bot.pgserver import find_bin_dir
 from bot.processes import ServerProcess, StackError, base_env, free_port
 
 DATABASES = ("tthc", "rasa")  # the project's own tables (DATABASE_URL), Rasa's conversations (tracker store)
@@ -26,12 +26,11 @@ SERVICE_USER = "postgres"
 
 
 def postgres_bin(name: str) -> str | None:
-    """A PostgreSQL program: on PATH, else in Debian's versioned folder (/usr/lib/postgresql/<v>/bin)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
+    """A PostgreSQL program, from the folder the test fixtures use too (bot.pgserver.find_bin_dir)."""
+    folder = find_bin_dir()
+    if folder is not None and (folder / name).exists():
+        return str(folder / name)
+    return shutil.which(name)
 
 
 def _service_user() -> str | None:
