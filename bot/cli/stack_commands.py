@@ -13,8 +13,12 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from bot.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from bot.processes import ServerProcess
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,10 +76,6 @@ def run_stack(args: argparse.Namespace) -> int:
     if not model.exists():
         print(f"error: no trained model at {model}; run `make train` first", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
-    signal.signal(signal.SIGHUP, _raise_stop)
-    parent = os.getppid()
     try:
         scaling = rasa_scaling(args.workers)
     except StackError as exc:
@@ -99,7 +99,8 @@ def run_stack(args: argparse.Namespace) -> int:
     )
     console = ConsoleServer(port=args.console_port, env=env, log_path=log_dir / "console.log")
     servers = ([redis] if redis else []) + [actions, console, rasa]  # the console is quick: before the model loads
-    try:
+
+    def start() -> None:
         for server in servers:
             print(f"starting {server.name} on 127.0.0.1:{server.port} (log: {server.log_path})", file=sys.stderr)
             server.start()
@@ -107,25 +108,15 @@ def run_stack(args: argparse.Namespace) -> int:
         _print_ready(args.rasa_port, args.actions_port, describe(deployment))
         print(f"  Staff console  http://127.0.0.1:{args.console_port}/  (officers: python -m bot console add-user NAME)",
               file=sys.stderr, flush=True)
-        while True:
-            for server in servers:
-                if server.process is not None and server.process.poll() is not None:
-                    raise StackError(f"{server.name} stopped (exit {server.process.returncode}):\n{server.log_tail()}")
-            if os.getppid() != parent:
-                raise _Stop("parent exited")
-            time.sleep(0.5)
-    except _Stop as stop:
-        print(f"\nstopping ({stop})...", file=sys.stderr)
-        return 0
-    except StackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def dead() -> "ServerProcess | None":
+        return next((s for s in servers if s.process is not None and s.process.poll() is not None), None)
+
+    def stop() -> None:
         for server in reversed(servers):
             server.stop()
-        print("stopped: no server left running", file=sys.stderr)
+
+    return _supervise(start, dead, stop)
 
 
 def run_cluster(args: argparse.Namespace) -> int:
@@ -149,31 +140,47 @@ def run_cluster(args: argparse.Namespace) -> int:
     if not model.exists():
         print(f"error: no trained model at {model}; run `make train` first", file=sys.stderr)
         return 2
+    cluster: list[Cluster] = []
+
+    def start() -> None:
+        config = cluster_config(rasa_port=args.rasa_port, actions_port=args.actions_port, var_dir=args.var_dir,
+                                rasa_replicas=args.rasa_replicas, action_replicas=args.action_replicas)
+        cluster.append(Cluster(config, model, credentials=Path(args.credentials), endpoints=Path(args.endpoints),
+                               enable_api=deployment.http_api, auth_token=secret(API_TOKEN_ENV)))
+        print(f"cluster: {config.rasa_replicas} Rasa + {config.action_replicas} action-server replicas behind "
+              f"HAProxy, PostgreSQL and Redis; state in {config.var_dir}", file=sys.stderr, flush=True)
+        cluster[0].start(announce=lambda line: print(line, file=sys.stderr, flush=True))
+        print(f"\nReady (cluster, {describe(deployment)}).\n{cluster[0].describe()}\nTry:\n"
+              f"  curl -s {cluster[0].url}/webhooks/rest/webhook -d '{{\"sender\":\"t1\",\"message\":\"tôi muốn làm "
+              f"giấy khai sinh\"}}'\nStop with Ctrl-C (or SIGTERM).", flush=True)
+
+    def stop() -> None:
+        if cluster:
+            cluster[0].stop()
+
+    return _supervise(start, lambda: cluster[0].dead() if cluster else None, stop)
+
+
+def _supervise(start: Callable[[], None], dead: Callable[[], "ServerProcess | None"], stop: Callable[[], None]) -> int:
+    """Start the servers, then watch them until a signal, a server that died or a parent (make) that went away;
+    stop everything in every case, so no server is left listening."""
+    from bot.processes import StackError
+
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGHUP, _raise_stop)
     parent = os.getppid()
-    cluster = None
     try:
-        config = cluster_config(rasa_port=args.rasa_port, actions_port=args.actions_port, var_dir=args.var_dir,
-                                rasa_replicas=args.rasa_replicas, action_replicas=args.action_replicas)
-        cluster = Cluster(config, model, credentials=Path(args.credentials), endpoints=Path(args.endpoints),
-                          enable_api=deployment.http_api, auth_token=secret(API_TOKEN_ENV))
-        print(f"cluster: {config.rasa_replicas} Rasa + {config.action_replicas} action-server replicas behind "
-              f"HAProxy, PostgreSQL and Redis; state in {config.var_dir}", file=sys.stderr, flush=True)
-        cluster.start(announce=lambda line: print(line, file=sys.stderr, flush=True))
-        print(f"\nReady (cluster, {describe(deployment)}).\n{cluster.describe()}\nTry:\n"
-              f"  curl -s {cluster.url}/webhooks/rest/webhook -d '{{\"sender\":\"t1\",\"message\":\"tôi muốn làm "
-              f"giấy khai sinh\"}}'\nStop with Ctrl-C (or SIGTERM).", flush=True)
+        start()
         while True:
-            dead = cluster.dead()
-            if dead is not None:
-                raise StackError(f"{dead.name} stopped (exit {dead.process.returncode}):\n{dead.log_tail()}")
+            gone = dead()
+            if gone is not None and gone.process is not None:
+                raise StackError(f"{gone.name} stopped (exit {gone.process.returncode}):\n{gone.log_tail()}")
             if os.getppid() != parent:
                 raise _Stop("parent exited")
             time.sleep(0.5)
-    except _Stop as stop:
-        print(f"\nstopping ({stop})...", file=sys.stderr)
+    except _Stop as reason:
+        print(f"\nstopping ({reason})...", file=sys.stderr)
         return 0
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -181,8 +188,7 @@ def run_cluster(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if cluster is not None:
-            cluster.stop()
+        stop()
         print("stopped: no server left running", file=sys.stderr, flush=True)
 
 
