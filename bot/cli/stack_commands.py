@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable
 from bot.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
+    from bot.deployment import Deployment
     from bot.processes import ServerProcess
 
 
@@ -55,26 +56,13 @@ def _raise_stop(signum: int, _frame: object) -> None:
 def run_stack(args: argparse.Namespace) -> int:
     if getattr(args, "profile", "single") == "cluster":
         return run_cluster(args)
-    from bot.deployment import API_TOKEN_ENV, DeploymentError, describe, load_deployment, production_problems, secret
+    from bot.deployment import API_TOKEN_ENV, describe, secret
     from bot.processes import ActionServer, ConsoleServer, RasaServer, RedisServer, StackError, rasa_scaling
 
     log_dir = Path(args.log_dir)
     model = Path(args.model)
-    try:
-        deployment = load_deployment()
-    except DeploymentError as exc:
-        print(f"error: settings.yml: {exc}", file=sys.stderr)
-        return 2
-    problems = production_problems(deployment)
-    if problems:
-        print("error: the production profile refuses to start:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
-        print("see docs/security.md", file=sys.stderr)
-        return 2
-    print(describe(deployment), file=sys.stderr)
-    if not model.exists():
-        print(f"error: no trained model at {model}; run `make train` first", file=sys.stderr)
+    deployment = _deployment_that_may_start(model)
+    if deployment is None:
         return 2
     try:
         scaling = rasa_scaling(args.workers)
@@ -122,23 +110,11 @@ def run_stack(args: argparse.Namespace) -> int:
 def run_cluster(args: argparse.Namespace) -> int:
     """The cluster profile (bot/cluster.py): every process started, watched, and stopped on a signal."""
     from bot.cluster import Cluster, cluster_config
-    from bot.deployment import API_TOKEN_ENV, DeploymentError, describe, load_deployment, production_problems, secret
-    from bot.processes import StackError
+    from bot.deployment import API_TOKEN_ENV, describe, secret
 
     model = Path(args.model)
-    try:
-        deployment = load_deployment()
-    except DeploymentError as exc:
-        print(f"error: settings.yml: {exc}", file=sys.stderr)
-        return 2
-    problems = production_problems(deployment)
-    if problems:
-        print("error: the production profile refuses to start:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 2
-    if not model.exists():
-        print(f"error: no trained model at {model}; run `make train` first", file=sys.stderr)
+    deployment = _deployment_that_may_start(model)
+    if deployment is None:
         return 2
     cluster: list[Cluster] = []
 
@@ -159,6 +135,29 @@ def run_cluster(args: argparse.Namespace) -> int:
             cluster[0].stop()
 
     return _supervise(start, lambda: cluster[0].dead() if cluster else None, stop)
+
+
+def _deployment_that_may_start(model: Path) -> "Deployment | None":
+    """settings.yml's deployment when the servers may start with it and the model exists; else None, said why."""
+    from bot.deployment import DeploymentError, describe, load_deployment, production_problems
+
+    try:
+        deployment = load_deployment()
+    except DeploymentError as exc:
+        print(f"error: settings.yml: {exc}", file=sys.stderr)
+        return None
+    problems = production_problems(deployment)
+    if problems:
+        print("error: the production profile refuses to start:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("see docs/security.md", file=sys.stderr)
+        return None
+    print(describe(deployment), file=sys.stderr)
+    if not model.exists():
+        print(f"error: no trained model at {model}; run `make train` first", file=sys.stderr)
+        return None
+    return deployment
 
 
 def _supervise(start: Callable[[], None], dead: Callable[[], "ServerProcess | None"], stop: Callable[[], None]) -> int:
