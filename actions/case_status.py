@@ -5,7 +5,7 @@ Privacy design (what Rasa keeps):
   the form's validation checks it, and returned to Rasa as `None`: no tracker event ever holds
   the digits as a slot value.
 - The check runs in the validation; its outcome goes to `action_case_status_lookup` through
-  `CaseService.hand_over` (process memory, 5 minutes), and only the outcome word
+  `CaseService.hand_over` (database table case_handovers, 5 minutes, any replica), and only the outcome word
   (`case_lookup_outcome`) is a slot.
 - What remains in the tracker is the citizen's own message text (Rasa stores every UserUttered
   text as received); see bot/cases/README.md.

@@ -28,7 +28,7 @@ from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 log = logging.getLogger(__name__)
 
-HEAD_REVISION = "0005"  # the last file in bot/migrations/versions (tests check they agree)
+HEAD_REVISION = "0006"  # the last file in bot/migrations/versions (tests check they agree)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_ID = 7_316_016  # pg_advisory_xact_lock key: one migrator at a time across replicas
 

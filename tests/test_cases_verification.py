@@ -185,6 +185,24 @@ def test_hand_over_is_per_sender_and_single_use(setup: tuple[CaseService, list[D
     assert service.take_over("alice") is None
 
 
+def test_hand_over_reaches_another_replica_sharing_the_database(db_target: str | Path, clock: FakeClock) -> None:
+    """Validation and answer may reach two action-server replicas (cluster profile): the outcome is in the
+    database, read once, and holds no verification digits."""
+    first, dossiers = _service(db_target, clock)
+    second, _ = _service(db_target, clock)
+    target = dossiers[0]
+    found = first.lookup("carol", target.code, target.phone_last4)
+    first.hand_over("carol", found)
+    stored = first.limiter._conn.execute("SELECT * FROM case_handovers").fetchall()
+    assert len(stored) == 1 and target.phone_last4 not in " ".join(str(v) for v in stored[0])
+    taken = second.take_over("carol")
+    assert taken is not None and taken.outcome == "found" and taken.dossier == found.dossier
+    assert first.take_over("carol") is None
+    wrong = first.lookup("dave", target.code, "0000")
+    first.hand_over("dave", wrong)
+    assert second.take_over("dave") == wrong
+
+
 def test_status_parse_rejects_unknown_values() -> None:
     assert Status.parse(" Done ") is Status.DONE
     with pytest.raises(ValueError, match="unknown dossier status"):

@@ -86,9 +86,7 @@ class CaseService:
         self.codes = codes or DossierCodes()
         self.verification = verification
         self.clock = clock
-        self._handover: dict[str, tuple[float, LookupResult]] = {}
         self._handover_ttl = handover_ttl_seconds
-        self._handover_lock = threading.Lock()
 
     def lookup(self, sender_id: str, dossier_code: str, verification: str) -> LookupResult:
         """Check the limits, the code's shape and the verification value, then fetch and compare.
@@ -199,20 +197,49 @@ class CaseService:
             return Reply(invalid_verification_text(self.verification))
         return unavailable_reply()
 
-    # Hand-over between the form's validation (which verifies) and the action that answers,
-    # so the verification value never has to sit in a Rasa slot. Process memory, short-lived.
+    # Hand-over between the form's validation (which verifies) and the action that answers, so the verification
+    # value never has to sit in a Rasa slot. In the database (migration 0006), not in process memory: with several
+    # action-server replicas the two calls may reach different ones. Short-lived, single use.
     def hand_over(self, sender_id: str, result: LookupResult) -> None:
-        with self._handover_lock:
-            now = time.monotonic()
-            self._handover = {k: v for k, v in self._handover.items() if now - v[0] < self._handover_ttl}
-            self._handover[hash_sender(sender_id)] = (now, result)
+        db = self.limiter._conn
+        now = time.time()
+        with db.transaction():
+            db.execute("DELETE FROM case_handovers WHERE created_at < ?", (now - self._handover_ttl,))
+            db.execute(
+                "INSERT INTO case_handovers (sender_hash, created_at, outcome, code, attempts_left, retry_after_seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sender_hash) DO UPDATE SET created_at = excluded.created_at,"
+                " outcome = excluded.outcome, code = excluded.code, attempts_left = excluded.attempts_left,"
+                " retry_after_seconds = excluded.retry_after_seconds",
+                (hash_sender(sender_id), now, result.outcome, result.code, result.attempts_left,
+                 result.retry_after_seconds),
+            )
 
     def take_over(self, sender_id: str) -> LookupResult | None:
-        with self._handover_lock:
-            entry = self._handover.pop(hash_sender(sender_id), None)
-        if entry is None or time.monotonic() - entry[0] >= self._handover_ttl:
+        """The outcome handed over for this sender (once), with a found dossier read again by its code."""
+        db = self.limiter._conn
+        try:
+            with db.transaction():
+                row = db.execute(
+                    "DELETE FROM case_handovers WHERE sender_hash = ?"
+                    " RETURNING created_at, outcome, code, attempts_left, retry_after_seconds",
+                    (hash_sender(sender_id),),
+                ).fetchone()
+        except DatabaseError as exc:
+            logger.error("case hand-over sender=%s: database %s", hash_sender(sender_id), exc)
+            return LookupResult("unavailable")
+        if row is None or time.time() - float(row["created_at"]) >= self._handover_ttl:
             return None
-        return entry[1]
+        result = LookupResult(row["outcome"], code=row["code"], attempts_left=row["attempts_left"],
+                              retry_after_seconds=row["retry_after_seconds"])
+        if result.outcome == "found":
+            try:
+                dossier = self.registry.get(result.code) if result.code else None
+            except RegistryUnavailable:
+                dossier = None
+            if dossier is None:
+                return LookupResult("unavailable", code=result.code)
+            result = LookupResult("found", code=result.code, dossier=dossier)
+        return result
 
 
 def build_case_service(settings: Settings, clock: Clock = utc_now) -> CaseService:
