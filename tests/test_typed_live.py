@@ -55,7 +55,7 @@ def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chat]:
 
 
 def test_label_words_and_early_answer_typed(chat: Chat) -> None:
-    chat.new().say("làm giấy khai sinh cho con")  # "đăng ký khai sinh cho con" is ambiguous with the catalogue (see README)
+    chat.new().say("làm giấy khai sinh cho con")  # a request the search is sure of
     assert "Câu 1/2" in chat.say("trực tiếp")
     reply = chat.say("Có Giấy chứng sinh")
     assert "Câu 2/2" in reply and "đang xem thủ tục" not in reply
